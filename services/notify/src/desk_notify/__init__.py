@@ -1,0 +1,1 @@
+"""Desk Pemilu notify service."""

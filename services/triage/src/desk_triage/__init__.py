@@ -1,0 +1,1 @@
+"""Desk Pemilu triage service."""

@@ -1,0 +1,1 @@
+"""Desk Pemilu shared contracts: events, subjects, streams, settings, region reference data."""

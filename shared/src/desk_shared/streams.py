@@ -1,0 +1,75 @@
+"""The JetStream streams: the event log and the dead-letter stream, created idempotently.
+
+The log is for auditors: file storage, no age or size limit, delete and purge denied.
+Whichever service starts first creates a stream; the others find it. A stream that exists
+with a different shape is reported loudly and left alone: changing it is an operator's
+decision (services get no STREAM.UPDATE permission in production)."""
+
+from __future__ import annotations
+
+import logging
+
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from desk_shared import subjects
+from desk_shared.settings import BusSettings
+
+log = logging.getLogger(__name__)
+
+_CHECKED = ("subjects", "storage", "retention", "deny_delete", "deny_purge", "num_replicas", "max_age")
+
+
+def event_stream(settings: BusSettings) -> StreamConfig:
+    return _audit_stream(settings, settings.stream_name, subjects.ALL_EVENTS,
+                         "Desk Pemilu event log: every fact, append-only.")
+
+
+def dead_letter_stream(settings: BusSettings) -> StreamConfig:
+    return _audit_stream(settings, settings.dead_letter_stream_name, subjects.ALL_DEAD_LETTERS,
+                         "Messages a consumer could not process, kept for review.")
+
+
+def _audit_stream(settings: BusSettings, name: str, subject: str, description: str) -> StreamConfig:
+    return StreamConfig(
+        name=name,
+        description=description,
+        subjects=[subject],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        max_age=0,
+        max_msgs=-1,
+        max_bytes=-1,
+        num_replicas=settings.stream_replicas,
+        duplicate_window=settings.duplicate_window_seconds,
+        deny_delete=True,
+        deny_purge=True,
+        allow_direct=True,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, wanted: StreamConfig) -> None:
+    """Create the stream if it is missing; report any difference from the wanted shape."""
+    assert wanted.name
+    try:
+        info = await js.stream_info(wanted.name)
+    except NotFoundError:
+        try:
+            await js.add_stream(wanted)
+            log.info("created stream %s (%s)", wanted.name, ", ".join(wanted.subjects or []))
+            return
+        except BadRequestError:  # another service created it at the same moment
+            info = await js.stream_info(wanted.name)
+    drift = {k: (getattr(info.config, k), getattr(wanted, k)) for k in _CHECKED
+             if getattr(info.config, k) != getattr(wanted, k)}
+    if drift:
+        log.error("stream %s differs from its definition (have, want): %s", wanted.name, drift)
+    else:
+        log.info("stream %s verified (%d messages)", wanted.name, info.state.messages)
+
+
+async def ensure_streams(js: JetStreamContext, settings: BusSettings) -> None:
+    await ensure_stream(js, event_stream(settings))
+    await ensure_stream(js, dead_letter_stream(settings))

