@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from desk_pemilu.processes import die_with_parent
+
 
 def nats_server_binary() -> Path:
     candidate = Path(sys.executable).parent / "nats-server"
@@ -60,8 +62,10 @@ class EmbeddedNats:
         config = self.store_dir / "nats-server.conf"
         config.write_text(self.config_text())
         out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+        # its own process group: Ctrl-C reaches the services first, the server is stopped after them
         self.process = subprocess.Popen([str(nats_server_binary()), "-c", str(config)], stdout=out,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        preexec_fn=die_with_parent, process_group=0)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

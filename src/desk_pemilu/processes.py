@@ -12,20 +12,40 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: the child gets SIGTERM if the launcher dies, so nothing is left orphaned."""
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+SERVICES = {"intake": "desk_intake", "triage": "desk_triage", "projection": "desk_projection", "notify": "desk_notify"}
+"""Each service of the system and the module that runs it."""
+
+
 def service_command(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+def service_processes(env: dict[str, str], log_dir: Path | None = None) -> list[ServiceProcess]:
+    """The four services, each its own process, configured through `env`."""
+    return [ServiceProcess(name, service_command(module), env, log_dir / f"{name}.log" if log_dir else None)
+            for name, module in SERVICES.items()]
+
+
+def stop_all(processes: list[ServiceProcess], timeout: float = 10.0) -> None:
+    """SIGTERM to every process at once, then SIGKILL whatever is left after `timeout`."""
+    for p in processes:
+        p.terminate()
+    deadline = time.monotonic() + timeout
+    for p in processes:
+        p.stop(max(deadline - time.monotonic(), 0.1))
 
 
 class ServiceProcess:
@@ -43,13 +63,17 @@ class ServiceProcess:
         if self.log_path:
             with open(self.log_path, "ab") as out:
                 self.process = subprocess.Popen(self.argv, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         else:
             self.process = subprocess.Popen(self.argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                            stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
             assert self.process.stdout
             threading.Thread(target=_relay, args=(self.process.stdout, f"[{self.name}] "), daemon=True).start()
         return self
+
+    def terminate(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
 
     @property
     def alive(self) -> bool:
@@ -60,7 +84,7 @@ class ServiceProcess:
         if not self.process:
             return None
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -11,15 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+
+from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_shared.bus import connect
 from desk_shared.settings import BusSettings
 
-from desk_pemilu.embedded_nats import EmbeddedNats, free_port
+T = TypeVar("T")
 
 
 def docker_available() -> bool:
@@ -52,9 +56,32 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def bus(nats_url: str) -> BusSettings:
     """Bus settings on the test server, with the event and dead-letter streams removed first."""
+    return fresh_bus(nats_url)
+
+
+def fresh_bus(nats_url: str) -> BusSettings:
     settings = BusSettings(nats_url=nats_url, publish_retry_seconds=3)
     asyncio.run(_delete_streams(settings))
     return settings
+
+
+def bus_env(settings: BusSettings) -> dict[str, str]:
+    """The environment that gives a service process these bus settings."""
+    return {"DESK_NATS_URL": settings.nats_url, "DESK_STREAM_NAME": settings.stream_name,
+            "DESK_DEAD_LETTER_STREAM_NAME": settings.dead_letter_stream_name}
+
+
+def wait_for(condition: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.2,
+             what: str = "condition") -> T:
+    """Poll until `condition()` returns something truthy; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
 
 
 async def _delete_streams(settings: BusSettings) -> None:
@@ -97,3 +124,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def read_stream(settings: BusSettings, stream: str | None = None) -> list[tuple[int, str, bytes]]:
+    """Every message of a stream as (sequence, subject, data), read with a throwaway consumer."""
+    return asyncio.run(read_stream_async(settings, stream or settings.stream_name))
+
+
+async def read_stream_async(settings: BusSettings, stream: str) -> list[tuple[int, str, bytes]]:
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+    nc = await connect(settings, "test-reader")
+    js = nc.jetstream()
+    try:
+        last = (await js.stream_info(stream)).state.last_seq
+        found: list[tuple[int, str, bytes]] = []
+        if last == 0:
+            return found
+        sub = await js.pull_subscribe("", stream=stream, config=ConsumerConfig(
+            deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=10))
+        while not found or found[-1][0] < last:
+            for msg in await sub.fetch(500, timeout=5):
+                found.append((msg.metadata.sequence.stream, msg.subject, msg.data))
+        await sub.unsubscribe()
+        return found
+    finally:
+        await nc.close()

@@ -1,0 +1,24 @@
+"""Intake settings (env prefix DESK_INTAKE_); the bus settings are shared (DESK_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IntakeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DESK_INTAKE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8700
+    max_body_bytes: int = Field(64 * 1024, gt=0, description="Larger request bodies get 413.")
+    region_regencies: str = Field(
+        "", description="Comma-separated regency codes (e.g. 11.13) this desk accepts; empty accepts all of Indonesia."
+    )
+    nats_queue_group: str = "desk-intake"
+    retry_after_seconds: int = Field(5, description="Retry-After sent with 503 when the log is unreachable.")
+    connect_timeout_seconds: float = Field(60, description="How long to keep trying NATS at start before giving up.")
+
+    @property
+    def regency_scope(self) -> frozenset[str]:
+        return frozenset(c.strip() for c in self.region_regencies.split(",") if c.strip())

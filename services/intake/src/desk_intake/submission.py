@@ -1,0 +1,122 @@
+"""What an agency submits, how it is checked, and the ReportSubmitted it becomes (pure)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from desk_shared.events import (
+    KecamatanCode,
+    ReportSubmitted,
+    ReportSubmittedPayload,
+    VillageCode,
+    derived_id,
+    utc_now,
+)
+from desk_shared.regions import regions
+from desk_shared.taxonomy import Category
+
+MAX_TEXT_CHARS = 10_000
+CLOCK_SKEW = timedelta(minutes=5)
+ANONYMOUS_AGENCY = "anonymous"
+
+AgencyCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$")]
+IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,200}$")]
+
+
+class SubmitReport(BaseModel):
+    """A report as an agency sends it (HTTP body or NATS request)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    kecamatan: KecamatanCode = Field(description="Kecamatan code, dotted (e.g. 11.13.01).")
+    village: VillageCode | None = Field(None, description="Village (desa/kelurahan) code inside that kecamatan.")
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)] = Field(
+        description="What happened, in Bahasa Indonesia."
+    )
+    occurred_at: AwareDatetime | None = Field(None, description="When it happened (ISO 8601 with a time zone).")
+    category_hint: Category | None = Field(None, description="The agency's own category, weighed by triage.")
+    agency: AgencyCode | None = Field(None, description="Reporting agency code, e.g. kpu, bawaslu, polres.")
+    idempotency_key: IdempotencyKey | None = Field(
+        None, description="Same key, same report: a resubmission creates nothing new (also as Idempotency-Key header)."
+    )
+
+    @field_validator("kecamatan")
+    @classmethod
+    def _known_kecamatan(cls, code: str) -> str:
+        if regions().kecamatan_of(code) is None:
+            raise ValueError(f"unknown kecamatan code {code!r}")
+        return code
+
+    @field_validator("village")
+    @classmethod
+    def _known_village(cls, code: str | None) -> str | None:
+        if code is not None and regions().village_of(code) is None:
+            raise ValueError(f"unknown village code {code!r}")
+        return code
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_in_future(cls, at: datetime | None) -> datetime | None:
+        if at is not None and at > utc_now() + CLOCK_SKEW:
+            raise ValueError("occurred_at is in the future")
+        return at
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+def field_problems(errors: Iterable[Mapping[str, Any]]) -> list[FieldProblem]:
+    """Pydantic's errors (`ValidationError.errors()`), named by field ("body" for the whole)."""
+    found = []
+    for item in errors:
+        loc = [str(part) for part in item["loc"] if part != "body"]
+        found.append(FieldProblem(".".join(loc) or "body", str(item["msg"]).removeprefix("Value error, ")))
+    return found
+
+
+class Rejected(ValueError):
+    """A well-formed submission this desk does not accept."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+def accept(report: SubmitReport, *, channel: Literal["http", "nats"], agency: str | None,
+           header_key: str | None, scope: frozenset[str]) -> ReportSubmitted:
+    """The event for an accepted submission, or `Rejected` with every reason.
+
+    A report with an idempotency key gets an id derived from (agency, key), so a resubmission
+    maps to the same event id, which JetStream drops as a duplicate."""
+    problems: list[FieldProblem] = []
+    if header_key and report.idempotency_key and header_key != report.idempotency_key:
+        problems.append(FieldProblem("idempotency_key", "differs from the Idempotency-Key header"))
+    if report.agency and agency and report.agency != agency:
+        problems.append(FieldProblem("agency", f"submitting as {agency!r}, not {report.agency!r}"))
+    if report.village and not report.village.startswith(report.kecamatan + "."):
+        problems.append(FieldProblem("village", f"village {report.village} is not in kecamatan {report.kecamatan}"))
+    regency = report.kecamatan.rsplit(".", 1)[0]
+    if scope and regency not in scope:
+        problems.append(FieldProblem("kecamatan", f"outside this desk's regencies ({', '.join(sorted(scope))})"))
+    if problems:
+        raise Rejected(problems)
+    who = agency or report.agency or ANONYMOUS_AGENCY
+    key = header_key or report.idempotency_key
+    report_id = derived_id(who, f"report:{key}") if key else uuid.uuid4()
+    now = utc_now()
+    payload = ReportSubmittedPayload(
+        report_id=report_id, agency=who, channel=channel, kecamatan_code=report.kecamatan,
+        village_code=report.village, text=report.text, occurred_at=report.occurred_at,
+        category_hint=report.category_hint, idempotency_key=key,
+    )
+    return ReportSubmitted(event_id=report_id, occurred_at=now, recorded_at=now, correlation_id=report_id,
+                           producer="intake", payload=payload)

@@ -1,0 +1,99 @@
+"""The query API over the read models (FastAPI; OpenAPI at /openapi.json)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal, Protocol
+
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+
+from desk_projection import queries
+from desk_projection.responses import (
+    Health,
+    IncidentDetail,
+    IncidentPage,
+    Situation,
+    incident_detail,
+    incident_item,
+)
+from desk_projection.settings import ProjectionSettings
+from desk_projection.situation import build_situation
+from desk_shared.regions import regions
+from desk_shared.taxonomy import Category, Severity
+
+KECAMATAN_PATTERN = r"^\d{2}\.\d{2}\.\d{2}$"
+REGENCY_PATTERN = r"^\d{2}\.\d{2}$"
+
+
+class StreamStatus(Protocol):
+    async def stream_last_sequence(self) -> int | None: ...
+
+
+def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatus | None = None) -> FastAPI:
+    """The app over `engine` (a reading engine); `stream` tells /health how far the log is."""
+    directory = regions()  # read once, before the first request
+    regency_codes = settings.regency_codes
+    app = FastAPI(title="Desk Pemilu — read models",
+                  description="Incidents, their timelines and the situation per kecamatan, projected from the "
+                              "event log. Classifications marked 'otomatis' are machine-derived.",
+                  version="1")
+
+    @app.get("/v1/incidents", response_model=IncidentPage, tags=["incidents"])
+    def list_incidents(
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        kecamatan: Annotated[str | None, Query(pattern=KECAMATAN_PATTERN, examples=["11.13.01"])] = None,
+        regency: Annotated[str | None, Query(pattern=REGENCY_PATTERN, examples=["11.13"])] = None,
+        category: Category | None = None,
+        severity: Severity | None = None,
+        status: Literal["triaged", "escalated"] | None = None,
+    ) -> IncidentPage:
+        """Incidents, newest first."""
+        where = queries.IncidentFilter(kecamatan=kecamatan, regency=regency,
+                                       category=category.value if category else None,
+                                       severity=severity.value if severity else None, status=status)
+        with engine.connect() as conn:
+            rows, total = queries.list_incidents(conn, where, limit, offset)
+        return IncidentPage(items=[incident_item(r, directory) for r in rows], total=total, limit=limit,
+                            offset=offset)
+
+    @app.get("/v1/incidents/{incident_id}", response_model=IncidentDetail, tags=["incidents"],
+             responses={404: {"description": "No such incident"}})
+    def get_incident(incident_id: uuid.UUID) -> IncidentDetail:
+        """One incident with its evidence, liaisons and every event about it in log order."""
+        with engine.connect() as conn:
+            row = queries.get_incident(conn, incident_id)
+            if row is None:
+                raise HTTPException(status_code=404, detail=f"incident {incident_id} not found")
+            events = list(queries.incident_timeline(conn, incident_id))
+        return incident_detail(row, events, directory)
+
+    @app.get("/v1/situation", response_model=Situation, tags=["situation"])
+    def situation() -> Situation:
+        """Per kecamatan: incidents by category and severity, worst first."""
+        with engine.connect() as conn:  # one transaction: counts and position agree
+            position = queries.position(conn)
+            incident_counts = queries.incident_counts(conn)
+            report_counts = queries.report_counts(conn)
+        return build_situation(position, incident_counts, report_counts, directory, regency_codes)
+
+    @app.get("/health", response_model=Health, tags=["operations"],
+             responses={503: {"description": "The read-model database is unreachable"}})
+    async def health() -> Health | JSONResponse:
+        try:
+            position = await run_in_threadpool(_position, engine)
+        except Exception as exc:
+            return JSONResponse(status_code=503, content={"status": "error", "detail": f"database: {exc!r}"[:300]})
+        last = await stream.stream_last_sequence() if stream else None
+        return Health(status="ok" if last is not None else "degraded", position=position,
+                      stream_last_sequence=last, lag=max(last - position, 0) if last is not None else None)
+
+    return app
+
+
+def _position(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return queries.position(conn)

@@ -1,0 +1,100 @@
+"""Wiring: the only place that builds the engines, projector, reader and API together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from desk_projection.api import create_app
+from desk_projection.database import make_engine, migrate
+from desk_projection.projector import Projector
+from desk_projection.reader import LogReader, ReadTotals
+from desk_projection.settings import ProjectionSettings
+from desk_shared.bus import connect
+from desk_shared.settings import BusSettings
+from desk_shared.streams import ensure_streams
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers (the process's stop event governs everything),
+    announcing its address once it listens."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            log.info("projection API listening on http://%s:%d", self.config.host, self.config.port)
+
+
+def safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event) -> None:
+    """Migrate, then run the reader and the API until `stop` is set."""
+    writer = make_engine(settings.database_url, writer=True)
+    reading = make_engine(settings.database_url)
+    try:
+        await asyncio.to_thread(migrate, writer)
+        log.info("read models in %s", safe_url(settings.database_url))
+        reader = LogReader(Projector(writer), settings, bus)
+        config = uvicorn.Config(create_app(reading, settings, reader), host=settings.host, port=settings.port,
+                                log_config=None, log_level="warning", access_log=False, lifespan="off")
+        server = _Server(config)
+        projecting = asyncio.create_task(reader.run(stop), name="projection-reader")
+        serving = asyncio.create_task(server.serve(), name="projection-api")
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({projecting, serving, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not stop.is_set():
+            log.error("%s ended on its own; stopping", "reader" if projecting.done() else "API")
+        stop.set()
+        server.should_exit = True
+        await asyncio.wait({projecting, serving}, timeout=10)
+        for task in (projecting, serving):
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled() and task.exception():
+                log.error("%s failed: %r", task.get_name(), task.exception())
+    finally:
+        writer.dispose()
+        reading.dispose()
+
+
+async def rebuild(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event) -> ReadTotals | None:
+    """Replay the log from sequence 1 into an empty database, up to the stream's last sequence
+    at the moment the rebuild started. Returns None when the database is not empty."""
+    writer = make_engine(settings.database_url, writer=True)
+    try:
+        await asyncio.to_thread(migrate, writer)
+        projector = Projector(writer)
+        if await asyncio.to_thread(projector.position) > 0:
+            log.error("%s already holds a projection: rebuild only into an empty database",
+                      safe_url(settings.database_url))
+            return None
+        target = await _last_sequence(bus)
+        log.info("rebuilding %s from the log, sequences 1..%d", safe_url(settings.database_url), target)
+        reader = LogReader(projector, settings, bus, dead_letter=False, client_name="desk-projection-rebuild")
+        return await reader.run(stop, stop_at=target)
+    finally:
+        writer.dispose()
+
+
+async def _last_sequence(bus: BusSettings) -> int:
+    nc = await asyncio.wait_for(connect(bus, "desk-projection-rebuild"), 10)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js, bus)
+        return int((await js.stream_info(bus.stream_name)).state.last_seq)
+    finally:
+        await nc.close()

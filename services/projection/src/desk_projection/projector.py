@@ -1,0 +1,62 @@
+"""Applying a batch of the log to the read models: rows and position in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from desk_projection.apply import apply_event
+from desk_projection.checkpoint import advance, ensure_checkpoint
+from desk_shared.events import Event
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "read_models"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """One message of the log: its stream sequence and the event, or None when there is
+    nothing to apply (a type this projection does not know, a dead-lettered poison message)."""
+
+    seq: int
+    event: Event | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    position: int
+    applied: int
+    ignored: int
+
+
+class Projector:
+    """Synchronous (run it in a worker thread): the SQLAlchemy engine is a blocking one."""
+
+    def __init__(self, engine: Engine, checkpoint: str = CHECKPOINT) -> None:
+        self._engine = engine
+        self._checkpoint = checkpoint
+
+    def position(self) -> int:
+        return ensure_checkpoint(self._engine, self._checkpoint)
+
+    def apply_batch(self, expected: int, batch: Sequence[Delivered]) -> BatchResult:
+        """Apply what lies beyond `expected` and move the checkpoint, all or nothing.
+
+        Messages at or below `expected` were applied before (a redelivery) and are skipped.
+        Raises CheckpointConflict, with nothing written, if the stored position is not `expected`."""
+        fresh = [d for d in batch if d.seq > expected]
+        if not fresh:
+            return BatchResult(expected, 0, 0)
+        applied = 0
+        position = expected
+        with self._engine.begin() as conn:
+            for delivered in sorted(fresh, key=lambda d: d.seq):
+                if delivered.event is not None and apply_event(conn, delivered.seq, delivered.event):
+                    applied += 1
+                position = delivered.seq
+            advance(conn, self._checkpoint, expected, position)
+        return BatchResult(position, applied, len(fresh) - applied)

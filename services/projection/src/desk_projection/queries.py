@@ -1,0 +1,80 @@
+"""Read queries over the read models (synchronous: FastAPI runs them in its thread pool)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from desk_projection.projector import CHECKPOINT
+from desk_projection.tables import checkpoints, incidents, reports, timeline
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    kecamatan: str | None = None
+    regency: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    status: str | None = None
+
+    def clauses(self) -> list[sa.ColumnElement[bool]]:
+        found: list[sa.ColumnElement[bool]] = []
+        if self.kecamatan:
+            found.append(incidents.c.kecamatan_code == self.kecamatan)
+        if self.regency:
+            found.append(incidents.c.kecamatan_code.startswith(f"{self.regency}.", autoescape=True))
+        for column, value in ((incidents.c.category, self.category), (incidents.c.severity, self.severity),
+                              (incidents.c.status, self.status)):
+            if value:
+                found.append(column == value)
+        return found
+
+
+def _incident_select() -> sa.Select[tuple[object, ...]]:
+    return (sa.select(incidents, reports.c.text, reports.c.agency, reports.c.occurred_at.label("report_occurred_at"),
+                      reports.c.submitted_at)
+            .select_from(incidents.outerjoin(reports, reports.c.report_id == incidents.c.report_id)))
+
+
+def position(conn: Connection) -> int:
+    found = conn.execute(sa.select(checkpoints.c.position).where(checkpoints.c.name == CHECKPOINT)).scalar()
+    return int(found or 0)
+
+
+def list_incidents(conn: Connection, where: IncidentFilter, limit: int, offset: int) -> tuple[Sequence[Row], int]:
+    """Newest first: by when the incident was opened, then by its place in the log."""
+    clauses = where.clauses()
+    total = conn.execute(sa.select(sa.func.count()).select_from(incidents).where(*clauses)).scalar_one()
+    rows = conn.execute(_incident_select().where(*clauses)
+                        .order_by(incidents.c.opened_at.desc(), incidents.c.opened_seq.desc())
+                        .limit(limit).offset(offset)).all()
+    return rows, int(total)
+
+
+def get_incident(conn: Connection, incident_id: uuid.UUID) -> Row | None:
+    return conn.execute(_incident_select().where(incidents.c.incident_id == incident_id)).first()
+
+
+def incident_timeline(conn: Connection, incident_id: uuid.UUID) -> Sequence[Row]:
+    return conn.execute(sa.select(timeline).where(timeline.c.incident_id == incident_id)
+                        .order_by(timeline.c.stream_seq)).all()
+
+
+def incident_counts(conn: Connection) -> Sequence[Row]:
+    """(kecamatan_code, category, severity, n, last_opened_at) for every combination present."""
+    return conn.execute(
+        sa.select(incidents.c.kecamatan_code, incidents.c.category, incidents.c.severity,
+                  sa.func.count().label("n"), sa.func.max(incidents.c.opened_at).label("last_opened_at"))
+        .group_by(incidents.c.kecamatan_code, incidents.c.category, incidents.c.severity)).all()
+
+
+def report_counts(conn: Connection) -> Sequence[Row]:
+    """(kecamatan_code, n, last_submitted_at) per kecamatan with reports."""
+    return conn.execute(
+        sa.select(reports.c.kecamatan_code, sa.func.count().label("n"),
+                  sa.func.max(reports.c.submitted_at).label("last_submitted_at"))
+        .group_by(reports.c.kecamatan_code)).all()

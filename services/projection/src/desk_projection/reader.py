@@ -1,0 +1,209 @@
+"""Reads the event log in stream order and hands batches to the projector.
+
+The database is the source of truth for the position, never the consumer: at start and after
+any error the reader re-reads the checkpoint and creates a fresh ephemeral pull consumer
+starting right after it (no acks, nothing kept on the server), so a lost consumer, a NATS
+restart or a second instance never makes it skip or double an event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from desk_projection.checkpoint import CheckpointConflict
+from desk_projection.projector import Delivered, Projector
+from desk_projection.settings import ProjectionSettings
+from desk_shared import subjects
+from desk_shared.bus import DeadLetters, EventPublisher, connect
+from desk_shared.events import UndecodableEvent, UnknownEventType, decode_event
+from desk_shared.settings import BusSettings
+from desk_shared.streams import ensure_streams
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CONSUMER = "projection"
+INACTIVE_THRESHOLD_SECONDS = 30.0
+RETRY_SECONDS = 1.0
+
+
+@dataclass
+class ReadTotals:
+    position: int = 0
+    applied: int = 0
+    ignored: int = 0
+    dead_lettered: int = 0
+
+
+class LogReader:
+    """`dead_letter=False` (rebuilds) only logs poison messages: the live projection kept them."""
+
+    def __init__(self, projector: Projector, settings: ProjectionSettings, bus: BusSettings, *,
+                 dead_letter: bool = True, client_name: str = "desk-projection") -> None:
+        self._projector = projector
+        self._settings = settings
+        self._bus = bus
+        self._dead_letter = dead_letter
+        self._client_name = client_name
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._dead_letters: DeadLetters | None = None
+        self._consumer_name: str | None = None
+        self._unknown_types: set[str] = set()
+        self.totals = ReadTotals()
+
+    async def run(self, stop: asyncio.Event, stop_at: int | None = None) -> ReadTotals:
+        """Project until `stop` is set, or until the position reaches `stop_at` (a stream sequence)."""
+        try:
+            while not stop.is_set():
+                sub: JetStreamContext.PullSubscription | None = None
+                try:
+                    js = await self._jetstream(stop)
+                    if js is None:
+                        break
+                    position = await asyncio.to_thread(self._projector.position)
+                    self.totals.position = position
+                    if stop_at is not None and position >= stop_at:
+                        break
+                    sub = await self._subscribe(js, position)
+                    await self._consume(sub, position, stop, stop_at)
+                    break
+                except CheckpointConflict as exc:
+                    log.error("CHECKPOINT CONFLICT, batch rolled back: %s; continuing from the stored position", exc)
+                except Exception as exc:
+                    log.error("projection interrupted: %r; resuming from the stored position in %.0f s", exc,
+                              RETRY_SECONDS, exc_info=not isinstance(exc, NatsError | TimeoutError | OSError))
+                    await _sleep_unless(stop, RETRY_SECONDS)
+                finally:
+                    await self._drop(sub)
+        finally:
+            await self._close()
+        return self.totals
+
+    async def stream_last_sequence(self) -> int | None:
+        """The log's last sequence, or None while NATS cannot be asked (for /health)."""
+        js = self._js
+        if js is None:
+            return None
+        try:
+            info = await asyncio.wait_for(js.stream_info(self._bus.stream_name), 1.0)
+        except Exception as exc:
+            log.debug("stream info unavailable: %r", exc)
+            return None
+        return int(info.state.last_seq)
+
+    async def _jetstream(self, stop: asyncio.Event) -> JetStreamContext | None:
+        if self._nc is None or self._nc.is_closed:
+            nc = await _unless_stopped(connect(self._bus, self._client_name), stop)
+            if nc is None:
+                return None
+            self._nc = nc
+            self._js = nc.jetstream()
+            self._dead_letters = DeadLetters(EventPublisher(self._js, self._bus), self._bus, CONSUMER)
+            log.info("connected to NATS at %s", ", ".join(self._bus.servers))
+        assert self._js is not None
+        await ensure_streams(self._js, self._bus)
+        return self._js
+
+    async def _subscribe(self, js: JetStreamContext, position: int) -> JetStreamContext.PullSubscription:
+        name = f"{CONSUMER}-{uuid.uuid4().hex[:16]}"
+        config = ConsumerConfig(
+            name=name,
+            description="Desk Pemilu projection (ephemeral; its position lives in the read-model database)",
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=position + 1,
+            ack_policy=AckPolicy.NONE,
+            filter_subject=subjects.ALL_EVENTS,
+            inactive_threshold=INACTIVE_THRESHOLD_SECONDS,
+            mem_storage=True,
+        )
+        await js.add_consumer(self._bus.stream_name, config)
+        self._consumer_name = name
+        log.info("reading %s from sequence %d", self._bus.stream_name, position + 1)
+        return await js.pull_subscribe_bind(consumer=name, stream=self._bus.stream_name)
+
+    async def _consume(self, sub: JetStreamContext.PullSubscription, position: int, stop: asyncio.Event,
+                       stop_at: int | None) -> None:
+        busy = False
+        while not stop.is_set():
+            if stop_at is not None and position >= stop_at:
+                return
+            try:
+                msgs = await sub.fetch(self._settings.batch_size, timeout=self._settings.fetch_timeout_seconds)
+            except (TimeoutError, NatsTimeoutError):
+                if busy:
+                    log.info("caught up at sequence %d", position)
+                    busy = False
+                continue
+            batch = [await self._decode(msg) for msg in msgs]
+            if stop_at is not None:
+                batch = [d for d in batch if d.seq <= stop_at]
+            result = await asyncio.to_thread(self._projector.apply_batch, position, batch)
+            position = result.position
+            self.totals.position = position
+            self.totals.applied += result.applied
+            self.totals.ignored += result.ignored
+            busy = True
+
+    async def _decode(self, msg: Msg) -> Delivered:
+        seq = msg.metadata.sequence.stream
+        try:
+            return Delivered(seq, decode_event(msg.data))
+        except UnknownEventType as exc:
+            if str(exc) not in self._unknown_types:
+                self._unknown_types.add(str(exc))
+                log.info("skipping events of unknown type %s (first at seq %d)", exc, seq)
+        except UndecodableEvent as exc:
+            if self._dead_letter and self._dead_letters is not None:
+                await self._dead_letters.put(msg, f"undecodable: {exc}")
+                self.totals.dead_lettered += 1
+            else:
+                log.warning("skipping undecodable message at seq %d: %s", seq, exc)
+        return Delivered(seq, None)
+
+    async def _drop(self, sub: JetStreamContext.PullSubscription | None) -> None:
+        if sub is None:
+            return
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+        name, self._consumer_name = self._consumer_name, None
+        if self._js is not None and name:  # the server would remove it after the inactive threshold anyway
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._js.delete_consumer(self._bus.stream_name, name), 1.0)
+
+    async def _close(self) -> None:
+        nc, self._nc, self._js = self._nc, None, None
+        if nc is not None and not nc.is_closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(nc.close(), 2.0)
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> T | None:
+    """Await `work` unless `stop` is set first (then cancel it and return None)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return None
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,160 @@
+"""The API's response shapes, and how read-model rows become them (names, labels, UTC times)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Row
+
+from desk_shared.regions import RegionDirectory
+from desk_shared.taxonomy import Category, Severity
+
+CLASSIFICATION_AUTOMATED = "otomatis"
+CLASSIFICATION_VERIFIED = "terverifikasi"
+STATUS_LABELS = {"triaged": "Ditriase", "escalated": "Dieskalasi ke aparat"}
+
+
+class IncidentItem(BaseModel):
+    incident_id: uuid.UUID
+    report_id: uuid.UUID
+    kecamatan_code: str
+    kecamatan_name: str | None
+    regency_code: str | None
+    regency_name: str | None
+    village_code: str | None
+    village_name: str | None
+    category: str = Field(examples=["violence"])
+    category_label: str = Field(examples=["Kekerasan dan kerusuhan"])
+    severity: str = Field(examples=["tinggi"], description="rendah, sedang, tinggi or kritis.")
+    classification: str = Field(description="'otomatis' (machine-derived) until a desk officer confirms it "
+                                            "('terverifikasi').")
+    confidence: float | None
+    status: str = Field(examples=["triaged", "escalated"])
+    status_label: str
+    summary: str | None = Field(description="The text of the report that opened the incident.")
+    agency: str | None
+    occurred_at: datetime | None = Field(description="When the reported happening took place, if the report said.")
+    reported_at: datetime | None = Field(description="When the report was accepted by intake.")
+    opened_at: datetime
+    escalated_at: datetime | None
+    alerts_delivered: int
+    alerts_failed: int
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentItem]
+    total: int
+    limit: int
+    offset: int
+
+
+class TimelineEntry(BaseModel):
+    seq: int
+    event_id: uuid.UUID
+    event_type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    producer: str
+    summary: dict[str, Any]
+
+
+class IncidentDetail(IncidentItem):
+    evidence: list[str]
+    rule_set_version: str | None
+    liaisons: list[dict[str, Any]]
+    timeline: list[TimelineEntry]
+
+
+class KecamatanSituation(BaseModel):
+    code: str
+    name: str | None
+    regency_code: str | None
+    regency_name: str | None
+    incidents: int
+    reports: int
+    by_category: dict[str, int]
+    by_severity: dict[str, int]
+    highest_severity: str | None
+    last_report_at: datetime | None
+
+
+class Situation(BaseModel):
+    position: int = Field(description="The last stream sequence reflected in these numbers.")
+    incidents: int
+    by_severity: dict[str, int]
+    kecamatan: list[KecamatanSituation]
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok", "degraded"])
+    position: int
+    stream_last_sequence: int | None
+    lag: int | None
+
+
+def as_utc(at: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def category_label(code: str) -> str:
+    try:
+        return Category(code).label
+    except ValueError:  # a category from a newer triage
+        return code
+
+
+def severity_rank(code: str) -> int:
+    try:
+        return Severity(code).rank
+    except ValueError:
+        return -1
+
+
+def _area_fields(directory: RegionDirectory, kecamatan_code: str) -> dict[str, str | None]:
+    kecamatan = directory.kecamatan_of(kecamatan_code)
+    regency = directory.regency_of_kecamatan(kecamatan_code)
+    return {"kecamatan_name": kecamatan.name if kecamatan else None,
+            "regency_code": regency.code if regency else None,
+            "regency_name": regency.name if regency else None}
+
+
+def incident_fields(row: Row, directory: RegionDirectory) -> dict[str, Any]:
+    village = directory.village_of(row.village_code) if row.village_code else None
+    return {
+        "incident_id": row.incident_id, "report_id": row.report_id, "kecamatan_code": row.kecamatan_code,
+        **_area_fields(directory, row.kecamatan_code),
+        "village_code": row.village_code, "village_name": village.name if village else None,
+        "category": row.category, "category_label": category_label(row.category), "severity": row.severity,
+        "classification": CLASSIFICATION_AUTOMATED if row.automated else CLASSIFICATION_VERIFIED,
+        "confidence": row.confidence, "status": row.status, "status_label": STATUS_LABELS.get(row.status, row.status),
+        "summary": row.text, "agency": row.agency, "occurred_at": as_utc(row.report_occurred_at),
+        "reported_at": as_utc(row.submitted_at), "opened_at": as_utc(row.opened_at),
+        "escalated_at": as_utc(row.escalated_at), "alerts_delivered": row.alerts_delivered,
+        "alerts_failed": row.alerts_failed,
+    }
+
+
+def incident_item(row: Row, directory: RegionDirectory) -> IncidentItem:
+    return IncidentItem(**incident_fields(row, directory))
+
+
+def incident_detail(row: Row, events: list[Row], directory: RegionDirectory) -> IncidentDetail:
+    entries = [TimelineEntry(seq=e.stream_seq, event_id=e.event_id, event_type=e.event_type,
+                             occurred_at=as_utc(e.occurred_at), recorded_at=as_utc(e.recorded_at),
+                             producer=e.producer, summary=e.summary) for e in events]
+    return IncidentDetail(**incident_fields(row, directory), evidence=row.evidence,
+                          rule_set_version=row.rule_set_version, liaisons=row.liaisons, timeline=entries)
+
+
+def empty_kecamatan(code: str, directory: RegionDirectory) -> KecamatanSituation:
+    area = _area_fields(directory, code)
+    return KecamatanSituation(code=code, name=area["kecamatan_name"], regency_code=area["regency_code"],
+                              regency_name=area["regency_name"], incidents=0, reports=0, by_category={},
+                              by_severity={s.value: 0 for s in Severity}, highest_severity=None,
+                              last_report_at=None)

@@ -1,0 +1,107 @@
+"""Deterministic synthetic events (Gayo Lues, Pilkada day 2024) for tests, demos and benchmarks.
+
+Same arguments, same events, ids included: a log built from them can be published twice
+and JetStream drops the second copy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from desk_shared.events import (
+    AlertDelivered,
+    AlertDeliveredPayload,
+    AlertFailed,
+    AlertFailedPayload,
+    Event,
+    IncidentEscalated,
+    IncidentEscalatedPayload,
+    Liaison,
+    ReportSubmitted,
+    ReportSubmittedPayload,
+    ReportTriaged,
+    ReportTriagedPayload,
+    derived_id,
+)
+from desk_shared.taxonomy import Category, Severity
+
+START = datetime(2024, 11, 27, 7, 0, tzinfo=UTC)
+KECAMATAN = tuple(f"11.13.{n:02d}" for n in range(1, 12))
+TEXTS = (
+    (Category.MONEY_POLITICS, "Warga melaporkan pembagian amplop kepada pemilih di dekat TPS {n}."),
+    (Category.ASN_NEUTRALITY, "Seorang ASN terlihat ikut kampanye pasangan calon, laporan {n}."),
+    (Category.VIOLENCE, "Terjadi keributan antar pendukung di depan TPS {n}, satu orang luka."),
+    (Category.LOGISTICS, "Surat suara di TPS {n} kurang dari jumlah DPT."),
+    (Category.SLANDER_HOAX_HATE, "Beredar hoaks tentang calon di grup WhatsApp desa, laporan {n}."),
+)
+SEVERITIES = (Severity.RENDAH, Severity.SEDANG, Severity.TINGGI, Severity.KRITIS)
+
+
+def report_submitted(n: int, kecamatan: str | None = None, village: str | None = None,
+                     text: str | None = None) -> ReportSubmitted:
+    kecamatan = kecamatan or KECAMATAN[n % len(KECAMATAN)]
+    at = START + timedelta(seconds=n)
+    event_id = derived_id(f"sample-report-{n}", "ReportSubmitted")
+    return ReportSubmitted(
+        event_id=event_id, occurred_at=at, recorded_at=at, correlation_id=event_id, producer="intake",
+        payload=ReportSubmittedPayload(
+            report_id=derived_id(f"sample-report-{n}", "report"), agency=("bawaslu", "polres", "kpu")[n % 3],
+            channel="http" if n % 2 else "nats", kecamatan_code=kecamatan,
+            village_code=village if village is not None else f"{kecamatan}.{2001 + n % 5}",
+            text=text or TEXTS[n % len(TEXTS)][1].format(n=n), occurred_at=at - timedelta(minutes=5)))
+
+
+def report_triaged(submitted: ReportSubmitted, n: int, category: Category | None = None,
+                   severity: Severity | None = None, automated: bool = True) -> ReportTriaged:
+    p = submitted.payload
+    return ReportTriaged.caused_by(submitted, "triage", ReportTriagedPayload(
+        report_id=p.report_id, incident_id=derived_id(p.report_id, "incident"), kecamatan_code=p.kecamatan_code,
+        category=category or TEXTS[n % len(TEXTS)][0], severity=severity or SEVERITIES[n % len(SEVERITIES)],
+        confidence=round(0.5 + (n % 5) / 10, 2), automated=automated, rule_set_version="rules-2024.11",
+        evidence=("kata kunci: amplop",) if n % 2 else ()), now=submitted.occurred_at + timedelta(seconds=1))
+
+
+def liaisons(kecamatan: str) -> tuple[Liaison, ...]:
+    return (Liaison(id=f"polsek:{kecamatan}", agency="polri", unit=f"Polsek {kecamatan}"),
+            Liaison(id=f"koramil:{kecamatan}", agency="tni", unit=f"Koramil {kecamatan}"))
+
+
+def incident_escalated(triaged: ReportTriaged, submitted: ReportSubmitted) -> IncidentEscalated:
+    p = triaged.payload
+    return IncidentEscalated.caused_by(triaged, "triage", IncidentEscalatedPayload(
+        incident_id=p.incident_id, report_id=p.report_id, kecamatan_code=p.kecamatan_code,
+        village_code=submitted.payload.village_code, category=p.category, severity=p.severity,
+        summary=submitted.payload.text, liaisons=liaisons(p.kecamatan_code)),
+        now=triaged.occurred_at + timedelta(seconds=1))
+
+
+def alert_outcome(escalated: IncidentEscalated, liaison: Liaison, delivered: bool) -> AlertDelivered | AlertFailed:
+    p = escalated.payload
+    at = escalated.occurred_at + timedelta(seconds=2)
+    common = {"alert_id": derived_id(f"{escalated.event_id}:{liaison.id}", "alert"), "incident_id": p.incident_id,
+              "liaison_id": liaison.id, "channel": "webhook"}
+    cause = f"{escalated.event_id}:{liaison.id}"
+    if delivered:
+        return AlertDelivered(event_id=derived_id(cause, "AlertDelivered"), occurred_at=at, recorded_at=at,
+                              correlation_id=escalated.correlation_id, causation_id=escalated.event_id,
+                              producer="notify", payload=AlertDeliveredPayload(**common, attempts=1, status_code=200))
+    return AlertFailed(event_id=derived_id(cause, "AlertFailed"), occurred_at=at, recorded_at=at,
+                       correlation_id=escalated.correlation_id, causation_id=escalated.event_id, producer="notify",
+                       payload=AlertFailedPayload(**common, attempts=5, reason="webhook answered 503"))
+
+
+def incident_story(n: int) -> list[Event]:
+    """Report n, its triage, and for high/critical severities the escalation and both alert outcomes
+    (the TNI alert of every second escalation fails)."""
+    submitted = report_submitted(n)
+    triaged = report_triaged(submitted, n)
+    events: list[Event] = [submitted, triaged]
+    if triaged.payload.severity.escalates:
+        escalated = incident_escalated(triaged, submitted)
+        police, army = escalated.payload.liaisons
+        events += [escalated, alert_outcome(escalated, police, True), alert_outcome(escalated, army, n % 8 != 3)]
+    return events
+
+
+def sample_log(reports: int) -> list[Event]:
+    """The stories of `reports` reports, in causal order."""
+    return [event for n in range(reports) for event in incident_story(n)]

@@ -1,0 +1,23 @@
+"""The projection's own settings (env prefix DESK_PROJECTION_); the bus is in BusSettings (DESK_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProjectionSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DESK_PROJECTION_", extra="ignore")
+
+    database_url: str = Field("sqlite:///desk-projection.db",
+                              description="SQLAlchemy URL: a SQLite file, or postgresql+psycopg://...")
+    host: str = "127.0.0.1"
+    port: int = Field(8701, ge=0, le=65535)
+    batch_size: int = Field(500, ge=1, le=10_000, description="Events fetched and applied per transaction.")
+    fetch_timeout_seconds: float = Field(0.2, gt=0, description="How long a fetch waits when the log is idle.")
+    region_regencies: str = Field("", description="Comma-separated regency codes (e.g. 11.13) whose kecamatan "
+                                                  "are always listed in the situation, even without incidents.")
+
+    @property
+    def regency_codes(self) -> frozenset[str]:
+        return frozenset(code.strip() for code in self.region_regencies.split(",") if code.strip())

@@ -1,0 +1,46 @@
+"""The leaders' view: incidents per kecamatan, worst first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.engine import Row
+
+from desk_projection.responses import KecamatanSituation, Situation, as_utc, empty_kecamatan, severity_rank
+from desk_shared.regions import RegionDirectory
+from desk_shared.taxonomy import Severity
+
+
+def build_situation(position: int, incident_counts: Iterable[Row], report_counts: Iterable[Row],
+                    directory: RegionDirectory, regency_codes: frozenset[str]) -> Situation:
+    """Every kecamatan with incidents or reports, plus every kecamatan of `regency_codes`
+    (so a quiet kecamatan shows as quiet instead of missing)."""
+    places: dict[str, KecamatanSituation] = {
+        area.code: empty_kecamatan(area.code, directory) for area in directory.kecamatan_in(regency_codes)}
+
+    def place(code: str) -> KecamatanSituation:
+        if code not in places:
+            places[code] = empty_kecamatan(code, directory)
+        return places[code]
+
+    for row in report_counts:
+        here = place(row.kecamatan_code)
+        here.reports = row.n
+        here.last_report_at = as_utc(row.last_submitted_at)
+
+    for row in incident_counts:
+        here = place(row.kecamatan_code)
+        here.incidents += row.n
+        here.by_category[row.category] = here.by_category.get(row.category, 0) + row.n
+        here.by_severity[row.severity] = here.by_severity.get(row.severity, 0) + row.n
+        if here.highest_severity is None or severity_rank(row.severity) > severity_rank(here.highest_severity):
+            here.highest_severity = row.severity
+        opened = as_utc(row.last_opened_at)  # only when the reports themselves were never seen
+        if not here.reports and opened and (here.last_report_at is None or opened > here.last_report_at):
+            here.last_report_at = opened
+
+    ordered = sorted(places.values(), key=lambda k: (
+        -severity_rank(k.highest_severity) if k.highest_severity else 1, -k.incidents, k.code))
+    by_severity = {s.value: sum(k.by_severity.get(s.value, 0) for k in ordered) for s in Severity}
+    return Situation(position=position, incidents=sum(k.incidents for k in ordered), by_severity=by_severity,
+                     kecamatan=ordered)

@@ -1,0 +1,69 @@
+"""The read-model tables as SQLAlchemy Core objects, for queries and writes.
+
+The schema itself is created by the Alembic migrations in `migrations/`; these definitions
+mirror the head revision. Every time stored here comes from an event (never the wall clock),
+always in UTC, so replaying the log gives identical rows."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+reports = sa.Table(
+    "reports", metadata,
+    sa.Column("report_id", sa.Uuid, primary_key=True),
+    sa.Column("incident_id", sa.Uuid, nullable=True, index=True),
+    sa.Column("agency", sa.String(100), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("kecamatan_code", sa.String(8), nullable=False, index=True),
+    sa.Column("village_code", sa.String(13), nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("stream_seq", sa.BigInteger, nullable=False),
+)
+
+incidents = sa.Table(
+    "incidents", metadata,
+    sa.Column("incident_id", sa.Uuid, primary_key=True),
+    sa.Column("report_id", sa.Uuid, nullable=False),
+    sa.Column("kecamatan_code", sa.String(8), nullable=False, index=True),
+    sa.Column("village_code", sa.String(13), nullable=True),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("severity", sa.String(10), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=True),
+    sa.Column("automated", sa.Boolean, nullable=False),
+    sa.Column("rule_set_version", sa.String(100), nullable=True),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("liaisons", sa.JSON, nullable=False),
+    sa.Column("alerts_delivered", sa.Integer, nullable=False),
+    sa.Column("alerts_failed", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("opened_seq", sa.BigInteger, nullable=False, index=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+)
+
+timeline = sa.Table(
+    "timeline", metadata,
+    sa.Column("stream_seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.Uuid, nullable=False),
+    sa.Column("event_type", sa.String(60), nullable=False),
+    sa.Column("report_id", sa.Uuid, nullable=True, index=True),
+    sa.Column("incident_id", sa.Uuid, nullable=True, index=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("producer", sa.String(100), nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),
+)
+
+checkpoints = sa.Table(
+    "checkpoints", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+READ_MODEL_TABLES: tuple[sa.Table, ...] = (reports, incidents, timeline, checkpoints)

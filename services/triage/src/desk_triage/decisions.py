@@ -1,0 +1,52 @@
+"""What triage decides about one report, as the events it emits. Pure: no I/O, no clock
+unless none is given."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from desk_shared.events import (
+    Event,
+    IncidentEscalated,
+    IncidentEscalatedPayload,
+    Liaison,
+    ReportSubmitted,
+    ReportTriaged,
+    ReportTriagedPayload,
+    derived_id,
+)
+from desk_triage.classifier import Classification
+
+SUMMARY_LIMIT = 280
+
+
+def summarise(text: str, limit: int = SUMMARY_LIMIT) -> str:
+    """The report text on one line, cut at a word boundary to fit an alert."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1].rsplit(" ", 1)[0]
+    return f"{cut}…"
+
+
+def triage_events(report: ReportSubmitted, classification: Classification, liaisons: tuple[Liaison, ...],
+                  producer: str, now: datetime | None = None) -> list[Event]:
+    """ReportTriaged always; IncidentEscalated too when the severity escalates.
+
+    Walking skeleton: every report opens its own incident (clustering comes later)."""
+    submitted = report.payload
+    incident_id = derived_id(submitted.report_id, "incident")
+    triaged = ReportTriaged.caused_by(report, producer, ReportTriagedPayload(
+        report_id=submitted.report_id, incident_id=incident_id, kecamatan_code=submitted.kecamatan_code,
+        category=classification.category, severity=classification.severity,
+        confidence=classification.confidence, automated=True,
+        rule_set_version=classification.rule_set_version, evidence=classification.evidence,
+    ), now=now)
+    if not classification.severity.escalates:
+        return [triaged]
+    escalated = IncidentEscalated.caused_by(report, producer, IncidentEscalatedPayload(
+        incident_id=incident_id, report_id=submitted.report_id, kecamatan_code=submitted.kecamatan_code,
+        village_code=submitted.village_code, category=classification.category,
+        severity=classification.severity, summary=summarise(submitted.text), liaisons=liaisons,
+    ), now=triaged.occurred_at)
+    return [triaged, escalated]

@@ -1,0 +1,27 @@
+"""Triage's own settings (env prefix DESK_TRIAGE_); the bus is in desk_shared's BusSettings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from desk_shared import subjects
+from desk_shared.consuming import ConsumerSpec
+
+
+class TriageSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DESK_TRIAGE_", extra="ignore")
+
+    consumer_name: str = "triage"
+    producer: str = Field("triage", description="Recorded as the producer of every event triage emits.")
+    max_deliver: int = Field(10, ge=1)
+    ack_wait_seconds: float = Field(30.0, gt=0)
+    batch: int = Field(32, ge=1)
+    rules_file: Path | None = Field(
+        None, description="A rules.toml to use instead of the packaged one (to try a reviewed change).")
+
+    def consumer_spec(self) -> ConsumerSpec:
+        return ConsumerSpec(name=self.consumer_name, filter_subject=subjects.REPORT_SUBMITTED,
+                            max_deliver=self.max_deliver, ack_wait_seconds=self.ack_wait_seconds, batch=self.batch)

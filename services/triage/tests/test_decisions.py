@@ -1,0 +1,65 @@
+"""What triage emits for a report, with deterministic ids and the kecamatan's liaisons."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from desk_shared.events import IncidentEscalated, ReportSubmitted, ReportSubmittedPayload, ReportTriaged, derived_id
+from desk_shared.regions import regions
+from desk_shared.taxonomy import Category, Severity
+from desk_triage.classifier import Classification, classify
+from desk_triage.decisions import summarise, triage_events
+from desk_triage.liaisons import kecamatan_liaisons
+
+NOW = datetime(2024, 11, 27, 9, 30, tzinfo=UTC)
+
+
+def submitted(text: str) -> ReportSubmitted:
+    report_id = uuid.uuid4()
+    return ReportSubmitted(event_id=uuid.uuid4(), occurred_at=NOW, recorded_at=NOW, correlation_id=report_id,
+                           producer="intake", payload=ReportSubmittedPayload(
+                               report_id=report_id, agency="bawaslu", channel="http", kecamatan_code="11.13.01",
+                               village_code="11.13.01.2002", text=text))
+
+
+def test_liaisons_are_the_kecamatan_polsek_and_koramil() -> None:
+    polsek, koramil = kecamatan_liaisons("11.13.01", regions())
+    assert (polsek.id, polsek.agency, polsek.unit) == ("polsek:11.13.01", "polri", "Polsek Blangkejeren")
+    assert (koramil.id, koramil.agency, koramil.unit) == ("koramil:11.13.01", "tni", "Koramil Blangkejeren")
+
+
+def test_a_critical_report_is_triaged_and_escalated_with_derived_ids() -> None:
+    report = submitted("Massa membakar kotak suara di TPS 03, dua petugas KPPS luka-luka.")
+    liaisons = kecamatan_liaisons("11.13.01", regions())
+    triaged, escalated = triage_events(report, classify(report.payload.text), liaisons, "triage", NOW)
+    incident_id = derived_id(report.payload.report_id, "incident")
+    assert isinstance(triaged, ReportTriaged) and isinstance(escalated, IncidentEscalated)
+    assert triaged.event_id == derived_id(report.event_id, "ReportTriaged")
+    assert escalated.event_id == derived_id(report.event_id, "IncidentEscalated")
+    assert triaged.payload.incident_id == escalated.payload.incident_id == incident_id
+    assert triaged.payload.automated and triaged.payload.rule_set_version == "skeleton-1"
+    assert escalated.payload.severity is Severity.KRITIS and escalated.payload.liaisons == liaisons
+    assert escalated.payload.village_code == "11.13.01.2002"
+    assert {e.causation_id for e in (triaged, escalated)} == {report.event_id}
+    assert {e.correlation_id for e in (triaged, escalated)} == {report.correlation_id}
+
+
+def test_a_low_report_is_only_triaged() -> None:
+    report = submitted("Situasi aman.")
+    low = Classification(Category.OTHER, Severity.SEDANG, 0.4, (), "t-1")
+    [triaged] = triage_events(report, low, (), "triage", NOW)
+    assert isinstance(triaged, ReportTriaged) and triaged.payload.rule_set_version == "t-1"
+
+
+def test_the_same_report_gives_the_same_events() -> None:
+    report = submitted("Petugas KPPS diancam orang tak dikenal di TPS 5.")
+    first = triage_events(report, classify(report.payload.text), (), "triage", NOW)
+    again = triage_events(report, classify(report.payload.text), (), "triage", NOW)
+    assert [e.to_json() for e in first] == [e.to_json() for e in again]
+
+
+def test_summary_is_one_line_and_cut_at_a_word() -> None:
+    assert summarise("dua\n  baris") == "dua baris"
+    cut = summarise("kata " * 100, limit=30)
+    assert len(cut) <= 30 and cut.endswith("kata…")

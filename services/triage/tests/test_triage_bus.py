@@ -1,0 +1,138 @@
+"""Triage against a real nats-server: derived events, no duplicates, poison to dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from desk_shared import subjects
+from desk_shared.bus import EventPublisher, connect
+from desk_shared.events import (
+    Event,
+    IncidentEscalated,
+    ReportSubmitted,
+    ReportSubmittedPayload,
+    ReportTriaged,
+    decode_event,
+    derived_id,
+    utc_now,
+)
+from desk_shared.settings import BusSettings
+from desk_shared.streams import ensure_streams
+from desk_triage.service import run
+from desk_triage.settings import TriageSettings
+
+CRITICAL = "Massa sekitar dua ratus orang membawa parang mendatangi TPS 03 dan membakar kotak suara."
+QUIET = "Situasi aman, tidak ada kejadian."
+
+
+def report(text: str) -> ReportSubmitted:
+    now = utc_now()
+    report_id = uuid.uuid4()
+    return ReportSubmitted(event_id=uuid.uuid4(), occurred_at=now, recorded_at=now, correlation_id=report_id,
+                           producer="test", payload=ReportSubmittedPayload(
+                               report_id=report_id, agency="polres", channel="nats", kecamatan_code="11.13.01",
+                               text=text))
+
+
+@pytest.fixture
+async def nc(bus: BusSettings) -> AsyncIterator[Client]:
+    client = await connect(bus, "test-triage")
+    await ensure_streams(client.jetstream(), bus)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def triage(bus: BusSettings, nc: Client) -> AsyncIterator[TriageSettings]:
+    settings = TriageSettings(consumer_name="triage")
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings, bus, stop))
+    yield settings
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+
+async def read_all(js: JetStreamContext, subject: str, stream: str) -> list:
+    """Every message on `subject` now in `stream`, through an ordered (ephemeral) consumer."""
+    info = await js.stream_info(stream, subjects_filter=subject)
+    total = sum((info.state.subjects or {}).values())
+    sub = await js.subscribe(subject, stream=stream, ordered_consumer=True)
+    msgs = []
+    with contextlib.suppress(TimeoutError):
+        while len(msgs) < total:
+            msgs.append(await sub.next_msg(timeout=2))
+    await sub.unsubscribe()
+    return msgs
+
+
+async def events(js: JetStreamContext, bus: BusSettings, subject: str) -> list[Event]:
+    return [decode_event(m.data) for m in await read_all(js, subject, bus.stream_name)]
+
+
+async def settled(js: JetStreamContext, bus: BusSettings, consumer: str, delivered: int) -> None:
+    """Wait until the consumer was handed `delivered` messages and has settled them all."""
+    async with asyncio.timeout(15):
+        while True:
+            with contextlib.suppress(Exception):
+                info = await js.consumer_info(bus.stream_name, consumer)
+                if info.delivered.consumer >= delivered and info.num_pending == 0 and info.num_ack_pending == 0:
+                    return
+            await asyncio.sleep(0.1)
+
+
+async def test_critical_report_is_triaged_and_escalated(bus: BusSettings, nc: Client, triage: TriageSettings) -> None:
+    js = nc.jetstream()
+    publisher = EventPublisher(js, bus)
+    critical, quiet = report(CRITICAL), report(QUIET)
+    await publisher.publish_all([critical, quiet])
+    await settled(js, bus, triage.consumer_name, 2)
+
+    triaged = {e.causation_id: e for e in await events(js, bus, subjects.REPORT_TRIAGED)}
+    escalated = await events(js, bus, subjects.INCIDENT_ESCALATED)
+    assert set(triaged) == {critical.event_id, quiet.event_id}
+    assert isinstance(triaged[critical.event_id], ReportTriaged)
+    assert triaged[critical.event_id].payload.severity == "kritis"
+    assert triaged[quiet.event_id].payload.severity == "rendah"
+    [incident] = escalated
+    assert isinstance(incident, IncidentEscalated)
+    assert incident.event_id == derived_id(critical.event_id, "IncidentEscalated")
+    assert incident.payload.incident_id == derived_id(critical.payload.report_id, "incident")
+    assert [lia.id for lia in incident.payload.liaisons] == ["polsek:11.13.01", "koramil:11.13.01"]
+
+
+async def test_a_duplicate_input_makes_no_duplicate_outputs(bus: BusSettings, nc: Client,
+                                                            triage: TriageSettings) -> None:
+    js = nc.jetstream()
+    publisher = EventPublisher(js, bus)
+    critical = report(CRITICAL)
+    for msg_id in ("first-copy", "second-copy"):  # the same event appended twice, past the dedup
+        await publisher.publish_raw(subjects.REPORT_SUBMITTED, critical.to_json(), msg_id)
+    await settled(js, bus, triage.consumer_name, 2)
+
+    assert len(await read_all(js, subjects.REPORT_SUBMITTED, bus.stream_name)) == 2
+    assert len(await events(js, bus, subjects.REPORT_TRIAGED)) == 1
+    assert len(await events(js, bus, subjects.INCIDENT_ESCALATED)) == 1
+
+
+async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, nc: Client,
+                                                            triage: TriageSettings) -> None:
+    js = nc.jetstream()
+    publisher = EventPublisher(js, bus)
+    await publisher.publish_raw(subjects.REPORT_SUBMITTED, b"{not json", "poison-1")
+    quiet = report(QUIET)
+    await publisher.publish(quiet)
+    await settled(js, bus, triage.consumer_name, 2)
+
+    [dead] = await read_all(js, subjects.ALL_DEAD_LETTERS, bus.dead_letter_stream_name)
+    assert dead.data == b"{not json"
+    assert dead.headers["Desk-Consumer"] == "triage"
+    assert dead.headers["Desk-Dead-Letter-Reason"].startswith("poison")
+    [triaged] = await events(js, bus, subjects.REPORT_TRIAGED)
+    assert triaged.causation_id == quiet.event_id

@@ -1,0 +1,198 @@
+"""End to end: the four services as separate processes on a real nats-server and SQLite.
+
+A report posted to intake is triaged, escalated, alerted to a webhook receiver run by this
+test, and shows up in the projection with its timeline; duplicates, bad input and NATS
+request-reply behave as agencies need."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+
+from desk_pemilu.embedded_nats import free_port
+from desk_pemilu.inbox import Inbox
+from desk_pemilu.processes import ServiceProcess, service_processes, stop_all
+from desk_pemilu.testing import bus_env, fresh_bus, read_stream, wait_for
+from desk_shared import subjects
+from desk_shared.settings import BusSettings
+
+pytestmark = pytest.mark.system
+
+CRITICAL = ("Massa sekitar dua ratus orang membawa parang mendatangi TPS 03 dan membakar kotak suara, "
+            "dua petugas KPPS luka-luka.")
+CALM = "Kepala desa Penampaan mengumpulkan perangkat desa dan meminta mereka mengajak warga memilih paslon nomor 1."
+
+
+@dataclass
+class RunningSystem:
+    bus: BusSettings
+    intake: str
+    projection: str
+    inbox: Inbox
+    processes: list[ServiceProcess]
+
+    def events(self, event_type: str | None = None) -> list[dict]:
+        found = [json.loads(data) for _, _, data in read_stream(self.bus)]
+        return [e for e in found if event_type is None or e["type"] == event_type]
+
+    def incident_of(self, report_id: str) -> dict | None:
+        items = httpx.get(f"{self.projection}/v1/incidents", params={"limit": 500}).json()["items"]
+        return next((i for i in items if i["report_id"] == report_id), None)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.output()[-3000:]}" for p in self.processes)
+
+
+@pytest.fixture(scope="module")
+def system(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    home: Path = tmp_path_factory.mktemp("system")
+    bus = fresh_bus(nats_url)
+    inbox = Inbox(0)
+    threading.Thread(target=inbox.serve_forever, daemon=True).start()
+    contacts = home / "contacts.toml"
+    contacts.write_text(f'[[contact]]\nmatch = "*"\nwebhook = "http://127.0.0.1:{inbox.server_port}/alerts"\n')
+    intake_port, projection_port = free_port(), free_port()
+    env = bus_env(bus) | {
+        "DESK_INTAKE_PORT": str(intake_port),
+        "DESK_PROJECTION_PORT": str(projection_port),
+        "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{home / 'projection.db'}",
+        "DESK_NOTIFY_CONTACTS_FILE": str(contacts),
+    }
+    processes = service_processes(env, home)
+    for p in processes:
+        p.start()
+    running = RunningSystem(bus, f"http://127.0.0.1:{intake_port}", f"http://127.0.0.1:{projection_port}",
+                            inbox, processes)
+    try:
+        for url in (running.intake, running.projection):
+            wait_for(lambda url=url: _answers(url + "/health"), 60, what=f"{url} to serve")
+        yield running
+    finally:
+        stop_all(processes)
+        inbox.shutdown()
+        print(running.logs())
+    assert all(p.process and p.process.returncode == 0 for p in processes), "a service did not stop cleanly"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def submit(system: RunningSystem, text: str, **fields: object) -> httpx.Response:
+    return httpx.post(f"{system.intake}/v1/reports", json={"kecamatan": "11.13.01", "text": text, **fields})
+
+
+def test_critical_report_is_triaged_escalated_alerted_and_projected(system: RunningSystem) -> None:
+    answer = submit(system, CRITICAL + f" ref {uuid.uuid4().hex[:6]}")
+    assert answer.status_code == 202, answer.text
+    report_id = answer.json()["report_id"]
+
+    incident = wait_for(lambda: (i := system.incident_of(report_id)) and i["status"] == "escalated" and i,
+                        20, what="the incident, escalated, in the projection")
+    assert incident["category"] == "violence"
+    assert incident["severity"] == "kritis"
+    assert incident["classification"] == "otomatis"
+    assert incident["kecamatan_name"] == "Blangkejeren"
+
+    def alerts_received() -> list[dict] | None:
+        alerts = [a for a in system.inbox.alerts if a["incident_id"] == incident["incident_id"]]
+        return alerts if len(alerts) >= 2 else None
+
+    alerts = wait_for(alerts_received, 20, what="both alerts at the webhook receiver")
+    assert sorted(a["liaison"]["id"] if isinstance(a["liaison"], dict) else a["liaison"] for a in alerts) == [
+        "koramil:11.13.01", "polsek:11.13.01"]
+    assert all("KRITIS" in a["message"] and "Blangkejeren" in a["message"] for a in alerts)
+
+    def timeline_complete() -> list[str] | None:
+        detail = httpx.get(f"{system.projection}/v1/incidents/{incident['incident_id']}").json()
+        kinds = [entry["event_type"] for entry in detail["timeline"]]
+        return kinds if kinds.count("AlertDelivered") == 2 else None
+
+    kinds = wait_for(timeline_complete, 20, what="both AlertDelivered in the timeline")
+    assert kinds[:3] == ["ReportSubmitted", "ReportTriaged", "IncidentEscalated"]
+    delivered = [e for e in system.events("AlertDelivered") if e["payload"]["incident_id"] == incident["incident_id"]]
+    assert len(delivered) == 2
+
+
+def test_calm_report_is_classified_and_not_escalated(system: RunningSystem) -> None:
+    answer = submit(system, CALM)
+    assert answer.status_code == 202
+    report_id = answer.json()["report_id"]
+    incident = wait_for(lambda: system.incident_of(report_id), 20, what="the incident in the projection")
+    assert incident["category"] == "village_official_neutrality"
+    assert incident["severity"] in ("rendah", "sedang")
+    assert incident["escalated_at"] is None
+    situation = httpx.get(f"{system.projection}/v1/situation").json()
+    assert "11.13.01" in json.dumps(situation)
+
+
+def test_duplicate_submission_makes_one_event_and_one_incident(system: RunningSystem) -> None:
+    key = str(uuid.uuid4())
+    text = f"Oknum ASN di kantor camat ikut kampanye paslon 2. ref {key[:8]}"
+    first = httpx.post(f"{system.intake}/v1/reports", json={"kecamatan": "11.13.01", "text": text},
+                       headers={"Idempotency-Key": key})
+    second = submit(system, text, idempotency_key=key)
+    assert first.status_code == second.status_code == 202
+    assert first.json()["report_id"] == second.json()["report_id"]
+    assert (first.json()["duplicate"], second.json()["duplicate"]) == (False, True)
+    report_id = first.json()["report_id"]
+    wait_for(lambda: system.incident_of(report_id), 20, what="the incident")
+    submitted = [e for e in system.events("ReportSubmitted") if e["payload"]["report_id"] == report_id]
+    triaged = [e for e in system.events("ReportTriaged") if e["payload"]["report_id"] == report_id]
+    assert len(submitted) == len(triaged) == 1
+    items = httpx.get(f"{system.projection}/v1/incidents", params={"limit": 500}).json()["items"]
+    assert [i["report_id"] for i in items].count(report_id) == 1
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    (b'{"kecamatan": "11.13.01", "text": ', 400, "body"),
+    (json.dumps({"kecamatan": "99.99.99", "text": "uji"}).encode(), 422, "kecamatan"),
+    (json.dumps({"kecamatan": "11.13.01", "text": "   "}).encode(), 422, "text"),
+    (json.dumps({"kecamatan": "11.13.01", "village": "11.14.01.2001", "text": "uji"}).encode(), 422, "village"),
+    (json.dumps({"kecamatan": "11.13.01", "text": "a" * 3_000_000}).encode(), 413, None),
+])
+def test_bad_input_gets_a_clear_4xx_and_appends_nothing(system: RunningSystem, body: bytes, status: int,
+                                                        field: str | None) -> None:
+    before = len(system.events())
+    answer = httpx.post(f"{system.intake}/v1/reports", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == status, answer.text
+    problem = answer.json()
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert problem["status"] == status and problem["detail"]
+    if field:
+        assert field in [e["field"] for e in problem["errors"]]
+    assert len(system.events()) == before
+
+
+def test_agencies_submit_over_nats_request_reply(system: RunningSystem) -> None:
+    async def ask(body: bytes, headers: dict[str, str] | None = None) -> dict:
+        nc = await nats.connect(system.bus.nats_url)
+        try:
+            reply = await nc.request(subjects.intake_report_subject("bawaslu"), body, timeout=10, headers=headers)
+            return json.loads(reply.data)
+        finally:
+            await nc.close()
+
+    good = json.dumps({"kecamatan": "11.13.01", "text": "Beredar hoaks fitnah soal paslon di grup WA."}).encode()
+    first = asyncio.run(ask(good, {"Idempotency-Key": "bawaslu-42"}))
+    again = asyncio.run(ask(good, {"Idempotency-Key": "bawaslu-42"}))
+    assert first["status"] == "accepted" and again["duplicate"] is True
+    assert first["report_id"] == again["report_id"]
+    incident = wait_for(lambda: system.incident_of(first["report_id"]), 20, what="the incident")
+    assert incident["category"] == "slander_hoax_hate"
+
+    bad = asyncio.run(ask(json.dumps({"kecamatan": "99.99.99", "text": ""}).encode()))
+    assert bad["status"] == "rejected"
+    assert {e["field"] for e in bad["errors"]} == {"kecamatan", "text"}
