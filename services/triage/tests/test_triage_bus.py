@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from desk_shared import subjects
 from desk_shared.bus import EventPublisher, connect
@@ -80,9 +81,9 @@ async def settled(js: JetStreamContext, bus: BusSettings, consumer: str, deliver
     """Wait until the consumer was handed `delivered` messages and has settled them all."""
     async with asyncio.timeout(15):
         while True:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(NotFoundError):  # not created yet
                 info = await js.consumer_info(bus.stream_name, consumer)
-                if info.delivered.consumer >= delivered and info.num_pending == 0 and info.num_ack_pending == 0:
+                if info.delivered.consumer_seq >= delivered and info.num_pending == 0 and info.num_ack_pending == 0:
                     return
             await asyncio.sleep(0.1)
 

@@ -58,6 +58,7 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
         await asyncio.wait({projecting, serving, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if not stop.is_set():
             log.error("%s ended on its own; stopping", "reader" if projecting.done() else "API")
+        log.info("stopping")
         stop.set()
         server.should_exit = True
         await asyncio.wait({projecting, serving}, timeout=10)
@@ -66,6 +67,7 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
                 task.cancel()
             elif not task.cancelled() and task.exception():
                 log.error("%s failed: %r", task.get_name(), task.exception())
+        log.info("stopped")
     finally:
         writer.dispose()
         reading.dispose()

@@ -44,5 +44,8 @@ def advance(conn: Connection, name: str, expected: int, new: int) -> None:
                            .values(position=new)).rowcount
     if changed != 1:
         found = read_position(conn, name)
+        if found is None and expected == 0:  # first batch ever (a concurrent first insert fails on the key)
+            conn.execute(checkpoints.insert().values(name=name, position=new))
+            return
         raise CheckpointConflict(f"checkpoint {name!r} is at {found}, expected {expected}: "
                                  "another projection instance is writing to this database")

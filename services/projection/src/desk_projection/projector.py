@@ -51,12 +51,14 @@ class Projector:
         fresh = [d for d in batch if d.seq > expected]
         if not fresh:
             return BatchResult(expected, 0, 0)
+        fresh.sort(key=lambda d: d.seq)
+        position = fresh[-1].seq
         applied = 0
-        position = expected
         with self._engine.begin() as conn:
-            for delivered in sorted(fresh, key=lambda d: d.seq):
+            # Guard first: it locks the checkpoint row, so a second instance waits here and then
+            # fails cleanly instead of colliding with rows this batch is writing.
+            advance(conn, self._checkpoint, expected, position)
+            for delivered in fresh:
                 if delivered.event is not None and apply_event(conn, delivered.seq, delivered.event):
                     applied += 1
-                position = delivered.seq
-            advance(conn, self._checkpoint, expected, position)
         return BatchResult(position, applied, len(fresh) - applied)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ T = TypeVar("T")
 CONSUMER = "projection"
 INACTIVE_THRESHOLD_SECONDS = 30.0
 RETRY_SECONDS = 1.0
+CONSUMER_CHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -51,12 +53,14 @@ class LogReader:
     """`dead_letter=False` (rebuilds) only logs poison messages: the live projection kept them."""
 
     def __init__(self, projector: Projector, settings: ProjectionSettings, bus: BusSettings, *,
-                 dead_letter: bool = True, client_name: str = "desk-projection") -> None:
+                 dead_letter: bool = True, client_name: str = "desk-projection",
+                 consumer_check_seconds: float = CONSUMER_CHECK_SECONDS) -> None:
         self._projector = projector
         self._settings = settings
         self._bus = bus
         self._dead_letter = dead_letter
         self._client_name = client_name
+        self._consumer_check_seconds = consumer_check_seconds
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._dead_letters: DeadLetters | None = None
@@ -69,6 +73,7 @@ class LogReader:
         try:
             while not stop.is_set():
                 sub: JetStreamContext.PullSubscription | None = None
+                pause = False
                 try:
                     js = await self._jetstream(stop)
                     if js is None:
@@ -85,9 +90,11 @@ class LogReader:
                 except Exception as exc:
                     log.error("projection interrupted: %r; resuming from the stored position in %.0f s", exc,
                               RETRY_SECONDS, exc_info=not isinstance(exc, NatsError | TimeoutError | OSError))
-                    await _sleep_unless(stop, RETRY_SECONDS)
+                    pause = True
                 finally:
                     await self._drop(sub)
+                if pause:
+                    await _sleep_unless(stop, RETRY_SECONDS)
         finally:
             await self._close()
         return self.totals
@@ -137,15 +144,21 @@ class LogReader:
     async def _consume(self, sub: JetStreamContext.PullSubscription, position: int, stop: asyncio.Event,
                        stop_at: int | None) -> None:
         busy = False
+        checked = time.monotonic()
         while not stop.is_set():
             if stop_at is not None and position >= stop_at:
                 return
             try:
                 msgs = await sub.fetch(self._settings.batch_size, timeout=self._settings.fetch_timeout_seconds)
             except (TimeoutError, NatsTimeoutError):
+                msgs = []
+            if not msgs:
                 if busy:
                     log.info("caught up at sequence %d", position)
                     busy = False
+                if time.monotonic() - checked > self._consumer_check_seconds:
+                    await self._verify_consumer()
+                    checked = time.monotonic()
                 continue
             batch = [await self._decode(msg) for msg in msgs]
             if stop_at is not None:
@@ -156,6 +169,12 @@ class LogReader:
             self.totals.applied += result.applied
             self.totals.ignored += result.ignored
             busy = True
+
+    async def _verify_consumer(self) -> None:
+        """An idle fetch looks the same whether the log is quiet or the consumer is gone (a NATS
+        restart loses an in-memory consumer): ask, and let a NotFoundError recreate it."""
+        if self._js is not None and self._consumer_name:
+            await self._js.consumer_info(self._bus.stream_name, self._consumer_name, timeout=2.0)
 
     async def _decode(self, msg: Msg) -> Delivered:
         seq = msg.metadata.sequence.stream

@@ -43,8 +43,9 @@ incidents = sa.Table(
     sa.Column("alerts_delivered", sa.Integer, nullable=False),
     sa.Column("alerts_failed", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("opened_seq", sa.BigInteger, nullable=False, index=True),
+    sa.Column("opened_seq", sa.BigInteger, nullable=False),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Index("ix_incidents_opened", "opened_at", "opened_seq"),
 )
 
 timeline = sa.Table(

@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("last_seq", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_incidents_kecamatan_code", "incidents", ["kecamatan_code"])
-    op.create_index("ix_incidents_opened_seq", "incidents", ["opened_seq"])
+    op.create_index("ix_incidents_opened", "incidents", ["opened_at", "opened_seq"])
 
     op.create_table(
         "timeline",

@@ -1,0 +1,47 @@
+"""The alert text and body a liaison receives."""
+
+from __future__ import annotations
+
+import uuid
+
+from desk_notify.message import alert_body, alert_text
+from desk_shared.events import IncidentEscalatedPayload, Liaison
+from desk_shared.regions import regions
+from desk_shared.taxonomy import Category, Severity
+
+POLSEK = Liaison(id="polsek:11.13.01", agency="polri", unit="Polsek Blangkejeren")
+
+
+def incident(village: str | None = "11.13.01.2002") -> IncidentEscalatedPayload:
+    return IncidentEscalatedPayload(
+        incident_id=uuid.uuid4(), report_id=uuid.uuid4(), kecamatan_code="11.13.01", village_code=village,
+        category=Category.VIOLENCE, severity=Severity.KRITIS,
+        summary="Massa membakar kotak suara di TPS 03, dua petugas KPPS luka-luka.", liaisons=(POLSEK,))
+
+
+def test_essentials_come_first() -> None:
+    text = alert_text(incident(), regions())
+    assert text.startswith("KRITIS: Kekerasan dan kerusuhan di Desa Penampaan, Kec. Blangkejeren, "
+                           "Kabupaten Gayo Lues.")
+
+
+def test_text_has_the_summary_and_says_it_is_unverified() -> None:
+    text = alert_text(incident(village=None), regions())
+    assert "Kec. Blangkejeren, Kabupaten Gayo Lues" in text and "Desa" not in text
+    assert "Massa membakar kotak suara di TPS 03" in text
+    assert "otomatis" in text and "belum diverifikasi petugas Desk Pemilu" in text
+
+
+def test_body_carries_ids_liaison_and_the_structured_incident() -> None:
+    payload = incident()
+    alert_id = uuid.uuid4()
+    body = alert_body(alert_id, POLSEK, payload, regions())
+    assert set(body) == {"alert_id", "incident_id", "liaison", "message", "incident"}
+    assert body["alert_id"] == str(alert_id) and body["incident_id"] == str(payload.incident_id)
+    assert body["liaison"] == {"id": "polsek:11.13.01", "agency": "polri", "unit": "Polsek Blangkejeren"}
+    assert body["incident"]["severity"] == "kritis" and body["incident"]["kecamatan_code"] == "11.13.01"
+
+
+def test_a_summary_without_a_full_stop_gets_one() -> None:
+    payload = incident().model_copy(update={"summary": "bentrok di TPS 2"})
+    assert "Laporan: bentrok di TPS 2. Klasifikasi otomatis" in alert_text(payload, regions())

@@ -1,0 +1,151 @@
+"""The query API over a database filled by applying events (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from desk_projection import samples
+from desk_projection.api import create_app
+from desk_projection.database import make_engine
+from desk_projection.projector import Delivered, Projector
+from desk_projection.settings import ProjectionSettings
+from desk_shared.events import Event, derived_id
+from desk_shared.taxonomy import Category, Severity
+
+REPORTS = 24
+
+
+class FixedStream:
+    def __init__(self, last: int | None) -> None:
+        self.last = last
+
+    async def stream_last_sequence(self) -> int | None:
+        return self.last
+
+
+@pytest.fixture
+def log(engine: Engine) -> list[Event]:
+    events = samples.sample_log(REPORTS)
+    Projector(engine).apply_batch(0, [Delivered(i + 1, e) for i, e in enumerate(events)])
+    return events
+
+
+@pytest.fixture
+def client(engine: Engine, database_url: str, log: list[Event]) -> Iterator[TestClient]:
+    reading = make_engine(database_url)
+    settings = ProjectionSettings(database_url=database_url, region_regencies="11.13, 11.14")
+    with TestClient(create_app(reading, settings, FixedStream(len(log) + 5))) as test_client:
+        yield test_client
+    reading.dispose()
+
+
+def triaged(log: list[Event]) -> list[Event]:
+    return [e for e in log if e.event_type == "ReportTriaged"]
+
+
+def test_incidents_newest_first_with_names_and_labels(client: TestClient, log: list[Event]) -> None:
+    body = client.get("/v1/incidents").json()
+    assert (body["total"], body["limit"], body["offset"]) == (REPORTS, 50, 0)
+    newest = body["items"][0]
+    last_report, last_triage = samples.incident_story(REPORTS - 1)[:2]
+    assert newest["incident_id"] == str(last_triage.payload.incident_id)
+    assert newest["report_id"] == str(last_report.payload.report_id)
+    assert newest["summary"] == last_report.payload.text
+    assert newest["category"] == last_triage.payload.category.value
+    assert newest["category_label"] == last_triage.payload.category.label
+    assert newest["severity"] == last_triage.payload.severity.value
+    assert newest["classification"] == "otomatis"
+    assert newest["kecamatan_code"] == last_report.payload.kecamatan_code
+    assert newest["kecamatan_name"] == "Kutapanjang"  # report 23: 11.13.02
+    assert (newest["regency_code"], newest["regency_name"]) == ("11.13", "Kabupaten Gayo Lues")
+    assert newest["village_name"] == "Bener"  # 11.13.02.2004
+    assert newest["opened_at"] == "2024-11-27T07:00:24Z"
+    opened = [item["opened_at"] for item in body["items"]]
+    assert opened == sorted(opened, reverse=True)
+
+
+def test_paging_and_filters(client: TestClient, log: list[Event]) -> None:
+    page = client.get("/v1/incidents", params={"limit": 5, "offset": 20}).json()
+    assert (len(page["items"]), page["total"]) == (4, REPORTS)
+    severities = Counter(e.payload.severity.value for e in triaged(log))
+    for severity in Severity:
+        found = client.get("/v1/incidents", params={"severity": severity.value}).json()
+        assert found["total"] == severities[severity.value]
+        assert {i["severity"] for i in found["items"]} <= {severity.value}
+    escalated = client.get("/v1/incidents", params={"status": "escalated"}).json()
+    assert escalated["total"] == sum(e.event_type == "IncidentEscalated" for e in log)
+    violence = client.get("/v1/incidents", params={"category": "violence", "kecamatan": "11.13.03"}).json()
+    assert all(i["category"] == "violence" and i["kecamatan_code"] == "11.13.03" for i in violence["items"])
+    assert violence["total"] == sum(1 for e in triaged(log) if e.payload.category is Category.VIOLENCE
+                                    and e.payload.kecamatan_code == "11.13.03")
+    assert client.get("/v1/incidents", params={"regency": "11.13"}).json()["total"] == REPORTS
+    assert client.get("/v1/incidents", params={"regency": "11.14"}).json()["total"] == 0
+
+
+@pytest.mark.parametrize("params", [{"limit": 501}, {"limit": 0}, {"offset": -1}, {"severity": "parah"},
+                                    {"category": "kekerasan"}, {"kecamatan": "1113"}, {"status": "closed"}])
+def test_bad_query_parameters_are_422(client: TestClient, params: dict[str, object]) -> None:
+    assert client.get("/v1/incidents", params=params).status_code == 422
+
+
+def test_incident_detail_has_the_timeline(client: TestClient, log: list[Event]) -> None:
+    story = samples.incident_story(3)
+    incident_id = story[1].payload.incident_id
+    response = client.get(f"/v1/incidents/{incident_id}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "escalated" and body["escalated_at"] == "2024-11-27T07:00:05Z"
+    assert body["rule_set_version"] == "rules-2024.11"
+    assert body["evidence"] == ["kata kunci: amplop"]
+    assert [liaison["id"] for liaison in body["liaisons"]] == ["polsek:11.13.04", "koramil:11.13.04"]
+    assert (body["alerts_delivered"], body["alerts_failed"]) == (1, 1)
+    assert [t["event_type"] for t in body["timeline"]] == [e.event_type for e in story]
+    assert [t["event_id"] for t in body["timeline"]] == [str(e.event_id) for e in story]
+    seqs = [t["seq"] for t in body["timeline"]]
+    assert seqs == sorted(seqs)
+    assert "IncidentEscalated" in response.text
+
+
+def test_unknown_and_malformed_incident_ids(client: TestClient) -> None:
+    unknown = derived_id("nothing", "incident")
+    response = client.get(f"/v1/incidents/{unknown}")
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"incident {unknown} not found"}
+    assert client.get("/v1/incidents/bukan-uuid").status_code == 422
+
+
+def test_situation_per_kecamatan(client: TestClient, log: list[Event]) -> None:
+    body = client.get("/v1/situation").json()
+    assert body["position"] == len(log)
+    assert body["incidents"] == REPORTS
+    places = {k["code"]: k for k in body["kecamatan"]}
+    assert set(places) >= {f"11.13.{n:02d}" for n in range(1, 12)}  # region_regencies: every kecamatan
+    assert len([c for c in places if c.startswith("11.14.")]) > 5  # listed though quiet
+    blangkejeren = places["11.13.01"]
+    mine = [e for e in triaged(log) if e.payload.kecamatan_code == "11.13.01"]
+    assert blangkejeren["name"] == "Blangkejeren" and blangkejeren["regency_name"] == "Kabupaten Gayo Lues"
+    assert blangkejeren["incidents"] == len(mine) == blangkejeren["reports"]
+    assert blangkejeren["by_category"] == dict(Counter(e.payload.category.value for e in mine))
+    assert {k: v for k, v in blangkejeren["by_severity"].items() if v} == dict(
+        Counter(e.payload.severity.value for e in mine))
+    assert blangkejeren["highest_severity"] == max((e.payload.severity for e in mine), key=lambda s: s.rank).value
+    assert blangkejeren["last_report_at"] is not None
+    quiet = places["11.14.01"]
+    assert (quiet["incidents"], quiet["highest_severity"], quiet["last_report_at"]) == (0, None, None)
+    ranks = [Severity(k["highest_severity"]).rank if k["highest_severity"] else -1 for k in body["kecamatan"]]
+    assert ranks == sorted(ranks, reverse=True)
+
+
+def test_health_reports_position_and_lag(client: TestClient, log: list[Event]) -> None:
+    body = client.get("/health").json()
+    assert body == {"status": "ok", "position": len(log), "stream_last_sequence": len(log) + 5, "lag": 5}
+
+
+def test_openapi_document(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/incidents", "/v1/incidents/{incident_id}", "/v1/situation", "/health"} <= set(paths)
