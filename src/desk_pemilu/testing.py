@@ -13,15 +13,20 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_shared.bus import connect
 from desk_shared.settings import BusSettings
+from desk_shared.streams import ensure_streams
 
 T = TypeVar("T")
 
@@ -150,3 +155,36 @@ async def read_stream_async(settings: BusSettings, stream: str) -> list[tuple[in
         return found
     finally:
         await nc.close()
+
+
+@pytest.fixture
+async def nats_client(bus: BusSettings) -> AsyncIterator[Client]:
+    """A connection to the test server, with the streams in place."""
+    client = await connect(bus, "test-client")
+    await ensure_streams(client.jetstream(), bus)
+    yield client
+    await client.close()
+
+
+async def read_subject(js: JetStreamContext, subject: str, stream: str) -> list[Msg]:
+    """Every message on `subject` now in `stream`, through an ordered (ephemeral) consumer."""
+    info = await js.stream_info(stream, subjects_filter=subject)
+    total = sum((info.state.subjects or {}).values())
+    sub = await js.subscribe(subject, stream=stream, ordered_consumer=True)
+    msgs: list[Msg] = []
+    with contextlib.suppress(TimeoutError):
+        while len(msgs) < total:
+            msgs.append(await sub.next_msg(timeout=2))
+    await sub.unsubscribe()
+    return msgs
+
+
+async def consumer_settled(js: JetStreamContext, stream: str, consumer: str, delivered: int) -> None:
+    """Wait (15 s at most) until a durable consumer was handed `delivered` messages and settled them all."""
+    async with asyncio.timeout(15):
+        while True:
+            with contextlib.suppress(NotFoundError):  # not created yet
+                info = await js.consumer_info(stream, consumer)
+                if info.delivered.consumer_seq >= delivered and info.num_pending == 0 and info.num_ack_pending == 0:
+                    return
+            await asyncio.sleep(0.1)

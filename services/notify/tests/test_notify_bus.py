@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,15 +10,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
 from desk_notify.outcomes import alert_id, outcome_id
 from desk_notify.service import run
 from desk_notify.settings import NotifySettings
+from desk_pemilu.testing import consumer_settled, read_subject
 from desk_shared import subjects
-from desk_shared.bus import EventPublisher, connect
+from desk_shared.bus import EventPublisher
 from desk_shared.events import (
     AlertDelivered,
     AlertFailed,
@@ -31,7 +29,6 @@ from desk_shared.events import (
     utc_now,
 )
 from desk_shared.settings import BusSettings
-from desk_shared.streams import ensure_streams
 from desk_shared.taxonomy import Category, Severity
 
 if TYPE_CHECKING:  # the fixture's type; conftest is not importable under --import-mode=importlib
@@ -53,15 +50,7 @@ def escalation(*liaisons: Liaison) -> IncidentEscalated:
 
 
 @pytest.fixture
-async def nc(bus: BusSettings) -> AsyncIterator[Client]:
-    client = await connect(bus, "test-notify")
-    await ensure_streams(client.jetstream(), bus)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def notify(bus: BusSettings, nc: Client, webhooks: WebhookServer, tmp_path: Path
+async def notify(bus: BusSettings, nats_client: Client, webhooks: WebhookServer, tmp_path: Path
                  ) -> AsyncIterator[NotifySettings]:
     contacts = tmp_path / "contacts.toml"
     contacts.write_text(f'[[contact]]\nmatch = "polsek:*"\nwebhook = "{webhooks.url("/polsek")}"\n\n'
@@ -74,41 +63,19 @@ async def notify(bus: BusSettings, nc: Client, webhooks: WebhookServer, tmp_path
     await asyncio.wait_for(task, 10)
 
 
-async def read_all(js: JetStreamContext, subject: str, stream: str) -> list[Msg]:
-    """Every message on `subject` now in `stream`, through an ordered (ephemeral) consumer."""
-    info = await js.stream_info(stream, subjects_filter=subject)
-    total = sum((info.state.subjects or {}).values())
-    sub = await js.subscribe(subject, stream=stream, ordered_consumer=True)
-    msgs: list[Msg] = []
-    with contextlib.suppress(TimeoutError):
-        while len(msgs) < total:
-            msgs.append(await sub.next_msg(timeout=2))
-    await sub.unsubscribe()
-    return msgs
-
-
 async def outcomes(js: JetStreamContext, bus: BusSettings) -> list[Event]:
-    return [decode_event(m.data) for m in await read_all(js, "desk.event.alert.*", bus.stream_name)]
+    return [decode_event(m.data) for m in await read_subject(js, "desk.event.alert.*", bus.stream_name)]
 
 
-async def settled(js: JetStreamContext, bus: BusSettings, consumer: str, delivered: int) -> None:
-    """Wait until the consumer was handed `delivered` messages and has settled them all."""
-    async with asyncio.timeout(15):
-        while True:
-            with contextlib.suppress(NotFoundError):  # not created yet
-                info = await js.consumer_info(bus.stream_name, consumer)
-                if info.delivered.consumer_seq >= delivered and info.num_pending == 0 and info.num_ack_pending == 0:
-                    return
-            await asyncio.sleep(0.1)
 
 
-async def test_each_liaison_gets_an_alert_and_one_outcome(bus: BusSettings, nc: Client, webhooks: WebhookServer,
-                                                          notify: NotifySettings) -> None:
-    js = nc.jetstream()
+async def test_each_liaison_gets_an_alert_and_one_outcome(bus: BusSettings, nats_client: Client,
+                                                          webhooks: WebhookServer, notify: NotifySettings) -> None:
+    js = nats_client.jetstream()
     webhooks.script["/polsek"] = [503, 500]  # the Polsek's endpoint recovers on the third attempt
     event = escalation(POLSEK, KORAMIL, NOBODY)
     await EventPublisher(js, bus).publish(event)
-    await settled(js, bus, notify.consumer_name, 1)
+    await consumer_settled(js, bus.stream_name, notify.consumer_name, 1)
 
     found = {o.event_id: o for o in await outcomes(js, bus)}
     assert set(found) == {outcome_id(event, lia.id) for lia in (POLSEK, KORAMIL, NOBODY)}
@@ -126,44 +93,44 @@ async def test_each_liaison_gets_an_alert_and_one_outcome(bus: BusSettings, nc: 
     assert koramil_call.body["message"].startswith("KRITIS: Kekerasan dan kerusuhan di Kec. Blangkejeren")
 
 
-async def test_a_failed_webhook_is_recorded(bus: BusSettings, nc: Client, webhooks: WebhookServer,
+async def test_a_failed_webhook_is_recorded(bus: BusSettings, nats_client: Client, webhooks: WebhookServer,
                                            notify: NotifySettings) -> None:
-    js = nc.jetstream()
+    js = nats_client.jetstream()
     webhooks.script["/koramil"] = [500] * 10
     event = escalation(KORAMIL)
     await EventPublisher(js, bus).publish(event)
-    await settled(js, bus, notify.consumer_name, 1)
+    await consumer_settled(js, bus.stream_name, notify.consumer_name, 1)
 
     [failed] = await outcomes(js, bus)
     assert isinstance(failed, AlertFailed) and failed.event_id == outcome_id(event, KORAMIL.id)
     assert failed.payload.attempts == notify.max_attempts and "HTTP 500" in failed.payload.reason
 
 
-async def test_a_redelivered_escalation_records_no_second_outcome(bus: BusSettings, nc: Client,
+async def test_a_redelivered_escalation_records_no_second_outcome(bus: BusSettings, nats_client: Client,
                                                                   webhooks: WebhookServer,
                                                                   notify: NotifySettings) -> None:
-    js = nc.jetstream()
+    js = nats_client.jetstream()
     publisher = EventPublisher(js, bus)
     event = escalation(POLSEK, KORAMIL)
     for msg_id in ("first-copy", "second-copy"):  # the same escalation twice in the log
         await publisher.publish_raw(subjects.INCIDENT_ESCALATED, event.to_json(), msg_id)
-    await settled(js, bus, notify.consumer_name, 2)
+    await consumer_settled(js, bus.stream_name, notify.consumer_name, 2)
 
     assert len(await outcomes(js, bus)) == 2
     assert {r.headers["Idempotency-Key"] for r in webhooks.on("/polsek")} == {str(alert_id(event, POLSEK.id))}
 
 
-async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, nc: Client, webhooks: WebhookServer,
-                                                            notify: NotifySettings) -> None:
-    js = nc.jetstream()
+async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, nats_client: Client,
+                                                            webhooks: WebhookServer, notify: NotifySettings) -> None:
+    js = nats_client.jetstream()
     publisher = EventPublisher(js, bus)
     await publisher.publish_raw(subjects.INCIDENT_ESCALATED, b"{not json", "poison-1")
     await publisher.publish_raw(subjects.INCIDENT_ESCALATED, b'{"type": "IncidentEscalated"}', "poison-2")
     event = escalation(POLSEK)
     await publisher.publish(event)
-    await settled(js, bus, notify.consumer_name, 3)
+    await consumer_settled(js, bus.stream_name, notify.consumer_name, 3)
 
-    dead = await read_all(js, subjects.ALL_DEAD_LETTERS, bus.dead_letter_stream_name)
+    dead = await read_subject(js, subjects.ALL_DEAD_LETTERS, bus.dead_letter_stream_name)
     assert [m.data for m in dead] == [b"{not json", b'{"type": "IncidentEscalated"}']
     for msg in dead:
         assert msg.headers is not None and msg.headers["Desk-Consumer"] == "notify"

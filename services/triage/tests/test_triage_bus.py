@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
+from desk_pemilu.testing import consumer_settled, read_subject
 from desk_shared import subjects
-from desk_shared.bus import EventPublisher, connect
+from desk_shared.bus import EventPublisher
 from desk_shared.events import (
     Event,
     IncidentEscalated,
@@ -25,7 +24,6 @@ from desk_shared.events import (
     utc_now,
 )
 from desk_shared.settings import BusSettings
-from desk_shared.streams import ensure_streams
 from desk_triage.service import run
 from desk_triage.settings import TriageSettings
 
@@ -43,15 +41,7 @@ def report(text: str) -> ReportSubmitted:
 
 
 @pytest.fixture
-async def nc(bus: BusSettings) -> AsyncIterator[Client]:
-    client = await connect(bus, "test-triage")
-    await ensure_streams(client.jetstream(), bus)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def triage(bus: BusSettings, nc: Client) -> AsyncIterator[TriageSettings]:
+async def triage(bus: BusSettings, nats_client: Client) -> AsyncIterator[TriageSettings]:
     settings = TriageSettings(consumer_name="triage")
     stop = asyncio.Event()
     task = asyncio.create_task(run(settings, bus, stop))
@@ -60,40 +50,19 @@ async def triage(bus: BusSettings, nc: Client) -> AsyncIterator[TriageSettings]:
     await asyncio.wait_for(task, 10)
 
 
-async def read_all(js: JetStreamContext, subject: str, stream: str) -> list:
-    """Every message on `subject` now in `stream`, through an ordered (ephemeral) consumer."""
-    info = await js.stream_info(stream, subjects_filter=subject)
-    total = sum((info.state.subjects or {}).values())
-    sub = await js.subscribe(subject, stream=stream, ordered_consumer=True)
-    msgs = []
-    with contextlib.suppress(TimeoutError):
-        while len(msgs) < total:
-            msgs.append(await sub.next_msg(timeout=2))
-    await sub.unsubscribe()
-    return msgs
-
-
 async def events(js: JetStreamContext, bus: BusSettings, subject: str) -> list[Event]:
-    return [decode_event(m.data) for m in await read_all(js, subject, bus.stream_name)]
+    return [decode_event(m.data) for m in await read_subject(js, subject, bus.stream_name)]
 
 
-async def settled(js: JetStreamContext, bus: BusSettings, consumer: str, delivered: int) -> None:
-    """Wait until the consumer was handed `delivered` messages and has settled them all."""
-    async with asyncio.timeout(15):
-        while True:
-            with contextlib.suppress(NotFoundError):  # not created yet
-                info = await js.consumer_info(bus.stream_name, consumer)
-                if info.delivered.consumer_seq >= delivered and info.num_pending == 0 and info.num_ack_pending == 0:
-                    return
-            await asyncio.sleep(0.1)
 
 
-async def test_critical_report_is_triaged_and_escalated(bus: BusSettings, nc: Client, triage: TriageSettings) -> None:
-    js = nc.jetstream()
+async def test_critical_report_is_triaged_and_escalated(bus: BusSettings, nats_client: Client,
+                                                        triage: TriageSettings) -> None:
+    js = nats_client.jetstream()
     publisher = EventPublisher(js, bus)
     critical, quiet = report(CRITICAL), report(QUIET)
     await publisher.publish_all([critical, quiet])
-    await settled(js, bus, triage.consumer_name, 2)
+    await consumer_settled(js, bus.stream_name, triage.consumer_name, 2)
 
     triaged = {e.causation_id: e for e in await events(js, bus, subjects.REPORT_TRIAGED)}
     escalated = await events(js, bus, subjects.INCIDENT_ESCALATED)
@@ -108,30 +77,30 @@ async def test_critical_report_is_triaged_and_escalated(bus: BusSettings, nc: Cl
     assert [lia.id for lia in incident.payload.liaisons] == ["polsek:11.13.01", "koramil:11.13.01"]
 
 
-async def test_a_duplicate_input_makes_no_duplicate_outputs(bus: BusSettings, nc: Client,
+async def test_a_duplicate_input_makes_no_duplicate_outputs(bus: BusSettings, nats_client: Client,
                                                             triage: TriageSettings) -> None:
-    js = nc.jetstream()
+    js = nats_client.jetstream()
     publisher = EventPublisher(js, bus)
     critical = report(CRITICAL)
     for msg_id in ("first-copy", "second-copy"):  # the same event appended twice, past the dedup
         await publisher.publish_raw(subjects.REPORT_SUBMITTED, critical.to_json(), msg_id)
-    await settled(js, bus, triage.consumer_name, 2)
+    await consumer_settled(js, bus.stream_name, triage.consumer_name, 2)
 
-    assert len(await read_all(js, subjects.REPORT_SUBMITTED, bus.stream_name)) == 2
+    assert len(await read_subject(js, subjects.REPORT_SUBMITTED, bus.stream_name)) == 2
     assert len(await events(js, bus, subjects.REPORT_TRIAGED)) == 1
     assert len(await events(js, bus, subjects.INCIDENT_ESCALATED)) == 1
 
 
-async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, nc: Client,
+async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, nats_client: Client,
                                                             triage: TriageSettings) -> None:
-    js = nc.jetstream()
+    js = nats_client.jetstream()
     publisher = EventPublisher(js, bus)
     await publisher.publish_raw(subjects.REPORT_SUBMITTED, b"{not json", "poison-1")
     quiet = report(QUIET)
     await publisher.publish(quiet)
-    await settled(js, bus, triage.consumer_name, 2)
+    await consumer_settled(js, bus.stream_name, triage.consumer_name, 2)
 
-    [dead] = await read_all(js, subjects.ALL_DEAD_LETTERS, bus.dead_letter_stream_name)
+    [dead] = await read_subject(js, subjects.ALL_DEAD_LETTERS, bus.dead_letter_stream_name)
     assert dead.data == b"{not json"
     assert dead.headers["Desk-Consumer"] == "triage"
     assert dead.headers["Desk-Dead-Letter-Reason"].startswith("poison")

@@ -10,10 +10,10 @@ poison message, and re-verifies its stream and consumer after any error, loudly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -21,7 +21,9 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from desk_shared.bus import DeadLetters
+from desk_shared.bus import DeadLetters, EventPublisher, connect
+from desk_shared.events import Event, UndecodableEvent, UnknownEventType, decode_event
+from desk_shared.service import sleep_unless
 from desk_shared.settings import BusSettings
 from desk_shared.streams import ensure_streams
 
@@ -33,6 +35,23 @@ class Poison(Exception):
 
 
 Handler = Callable[[Msg], Awaitable[None]]
+E = TypeVar("E", bound=Event)
+
+
+def decode_as(msg: Msg, kind: type[E]) -> E | None:
+    """The message's event if it is a `kind`; None (logged) for any other or unknown type;
+    `Poison` if it is no event at all."""
+    try:
+        event = decode_event(msg.data)
+    except UndecodableEvent as exc:
+        raise Poison(str(exc)) from exc
+    except UnknownEventType as exc:
+        log.warning("ignoring event of unknown type %s on %s", exc, msg.subject)
+        return None
+    if not isinstance(event, kind):
+        log.warning("ignoring %s on %s", event.event_type, msg.subject)
+        return None
+    return event
 
 
 @dataclass(frozen=True)
@@ -74,10 +93,11 @@ class DurableConsumer:
         stream = self._settings.stream_name
         try:
             await self._js.consumer_info(stream, self._spec.name)
-            log.info("consumer %s on %s verified", self._spec.name, stream)
+            log.info("consumer %s on %s verified, consuming %s", self._spec.name, stream, self._spec.filter_subject)
         except NotFoundError:
             await self._js.add_consumer(stream, self._spec.config())
-            log.warning("consumer %s on %s was missing: created", self._spec.name, stream)
+            log.warning("consumer %s on %s was missing: created, consuming %s", self._spec.name, stream,
+                        self._spec.filter_subject)
 
     async def run(self, handler: Handler, stop: asyncio.Event) -> None:
         sub: JetStreamContext.PullSubscription | None = None
@@ -92,7 +112,7 @@ class DurableConsumer:
             except Exception as exc:  # consumer or stream gone, connection trouble: verify again
                 log.error("consumer %s: %r; verifying stream and consumer in 1 s", self._spec.name, exc)
                 sub = await _drop(sub)
-                await _sleep_unless(stop, 1.0)
+                await sleep_unless(stop, 1.0)
                 continue
             for msg in msgs:  # one at a time: order within the consumer is kept
                 await self._settle(msg, handler)
@@ -126,6 +146,21 @@ class DurableConsumer:
         await msg.term()
 
 
+async def consume(bus: BusSettings, spec: ConsumerSpec, handler_for: Callable[[EventPublisher], Handler],
+                  stop: asyncio.Event) -> None:
+    """Connect, run a durable consumer with the handler built for its publisher until `stop`, drain."""
+    nc = await connect(bus, f"desk-{spec.name}")
+    try:
+        js = nc.jetstream()
+        publisher = EventPublisher(js, bus)
+        consumer = DurableConsumer(js, bus, spec, DeadLetters(publisher, bus, spec.name))
+        await consumer.run(handler_for(publisher), stop)
+        log.info("%s stopping", spec.name)
+    finally:
+        if not nc.is_closed:
+            await nc.drain()
+
+
 async def _drop(sub: JetStreamContext.PullSubscription | None) -> None:
     if sub is not None:
         try:
@@ -133,8 +168,3 @@ async def _drop(sub: JetStreamContext.PullSubscription | None) -> None:
         except Exception as exc:
             log.debug("unsubscribe failed: %r", exc)
     return None
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+
+from desk_shared.settings import BusSettings
 
 
 def setup_logging(level: str, service: str) -> None:
     logging.basicConfig(level=level.upper(), format=f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s")
     logging.getLogger("nats").setLevel(logging.WARNING)
+
+
+def serve(service: str, main: Callable[[BusSettings, asyncio.Event], Awaitable[None]]) -> None:
+    """A service's entry point: bus settings, logging, then `main(bus, stop)` until a signal."""
+    bus = BusSettings()
+    setup_logging(bus.log_level, service)
+    run_until_stopped(lambda stop: main(bus, stop))
 
 
 def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -24,3 +34,9 @@ def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         await main(stop)
 
     asyncio.run(runner())
+
+
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from desk_notify.service import run
 from desk_notify.settings import NotifySettings
-from desk_shared.service import run_until_stopped, setup_logging
-from desk_shared.settings import BusSettings
+from desk_shared.service import serve
 
 
 def main() -> None:
-    bus = BusSettings()
     settings = NotifySettings()
-    setup_logging(bus.log_level, "notify")
-
-    async def serve(stop: asyncio.Event) -> None:
-        await run(settings, bus, stop)
-
-    run_until_stopped(serve)
+    serve("notify", lambda bus, stop: run(settings, bus, stop))
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ from desk_notify.message import alert_body
 from desk_notify.outcomes import alert_id, outcome_event
 from desk_notify.webhook import Delivery, Heartbeat, WebhookSender
 from desk_shared.bus import EventPublisher
-from desk_shared.consuming import Poison
-from desk_shared.events import Event, IncidentEscalated, Liaison, UndecodableEvent, UnknownEventType, decode_event
+from desk_shared.consuming import decode_as
+from desk_shared.events import Event, IncidentEscalated, Liaison
 from desk_shared.regions import RegionDirectory
 
 log = logging.getLogger(__name__)
@@ -30,15 +30,8 @@ class NotifyHandler:
     producer: str
 
     async def __call__(self, msg: Msg) -> None:
-        try:
-            event = decode_event(msg.data)
-        except UndecodableEvent as exc:
-            raise Poison(str(exc)) from exc
-        except UnknownEventType as exc:
-            log.warning("ignoring event of unknown type %s on %s", exc, msg.subject)
-            return
-        if not isinstance(event, IncidentEscalated):
-            log.warning("ignoring %s on %s", event.event_type, msg.subject)
+        event = decode_as(msg, IncidentEscalated)
+        if event is None:
             return
         outcomes = await asyncio.gather(*(self._alert(event, liaison, msg.in_progress)
                                           for liaison in event.payload.liaisons))

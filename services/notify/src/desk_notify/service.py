@@ -11,8 +11,7 @@ from desk_notify.contacts import ContactsFile
 from desk_notify.handler import NotifyHandler
 from desk_notify.settings import NotifySettings
 from desk_notify.webhook import WebhookSender
-from desk_shared.bus import DeadLetters, EventPublisher, connect
-from desk_shared.consuming import DurableConsumer
+from desk_shared.consuming import consume
 from desk_shared.regions import regions
 from desk_shared.settings import BusSettings
 
@@ -20,26 +19,15 @@ log = logging.getLogger(__name__)
 
 
 async def run(settings: NotifySettings, bus: BusSettings, stop: asyncio.Event) -> None:
-    """Consume IncidentEscalated until `stop` is set, then drain the connection."""
+    """Consume IncidentEscalated until `stop` is set."""
     contacts = ContactsFile(settings.contacts_file)
     if settings.contacts_file is None:
         log.error("no contacts file (DESK_NOTIFY_CONTACTS_FILE): every alert will be recorded as AlertFailed")
     elif not contacts.book().contact:
         log.error("no contacts in %s: every alert will be recorded as AlertFailed", settings.contacts_file)
     directory = await asyncio.to_thread(regions)
-    spec = settings.consumer_spec()
     async with httpx.AsyncClient(timeout=settings.request_timeout) as client:
-        nc = await connect(bus, f"desk-{settings.consumer_name}")
-        try:
-            js = nc.jetstream()
-            publisher = EventPublisher(js, bus)
-            consumer = DurableConsumer(js, bus, spec, DeadLetters(publisher, bus, spec.name))
-            await consumer.ensure()
-            sender = WebhookSender(client, settings.retry_policy())
-            handler = NotifyHandler(publisher, sender, contacts, directory, settings.producer)
-            log.info("notify consuming %s", spec.filter_subject)
-            await consumer.run(handler, stop)
-            log.info("notify stopping")
-        finally:
-            if not nc.is_closed:
-                await nc.drain()
+        sender = WebhookSender(client, settings.retry_policy())
+        await consume(bus, settings.consumer_spec(),
+                      lambda publisher: NotifyHandler(publisher, sender, contacts, directory, settings.producer),
+                      stop)

@@ -29,6 +29,7 @@ from desk_projection.settings import ProjectionSettings
 from desk_shared import subjects
 from desk_shared.bus import DeadLetters, EventPublisher, connect
 from desk_shared.events import UndecodableEvent, UnknownEventType, decode_event
+from desk_shared.service import sleep_unless
 from desk_shared.settings import BusSettings
 from desk_shared.streams import ensure_streams
 
@@ -94,7 +95,7 @@ class LogReader:
                 finally:
                     await self._drop(sub)
                 if pause:
-                    await _sleep_unless(stop, RETRY_SECONDS)
+                    await sleep_unless(stop, RETRY_SECONDS)
         finally:
             await self._close()
         return self.totals
@@ -221,8 +222,3 @@ async def _unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> 
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
     return None
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from nats.aio.msg import Msg
 
 from desk_shared.bus import EventPublisher
-from desk_shared.consuming import Poison
-from desk_shared.events import ReportSubmitted, UndecodableEvent, UnknownEventType, decode_event
+from desk_shared.consuming import decode_as
+from desk_shared.events import ReportSubmitted
 from desk_shared.regions import RegionDirectory
 from desk_triage.classifier import RuleSet, classify
 from desk_triage.decisions import triage_events
@@ -26,15 +26,8 @@ class TriageHandler:
     producer: str
 
     async def __call__(self, msg: Msg) -> None:
-        try:
-            event = decode_event(msg.data)
-        except UndecodableEvent as exc:
-            raise Poison(str(exc)) from exc
-        except UnknownEventType as exc:
-            log.warning("ignoring event of unknown type %s on %s", exc, msg.subject)
-            return
-        if not isinstance(event, ReportSubmitted):
-            log.warning("ignoring %s on %s", event.event_type, msg.subject)
+        event = decode_as(msg, ReportSubmitted)
+        if event is None:
             return
         report = event.payload
         classification = classify(report.text, report.category_hint, self.rules)
