@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,7 +29,7 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await _connect(broker, settings.connect_timeout_seconds)
+        await broker.connect()  # waits for NATS, retrying every second
         js = broker.connection.jetstream()
         await ensure_streams(js, bus)
         app.state.intake = Intake(EventPublisher(js, bus), settings.regency_scope)
@@ -48,20 +47,6 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> FastAPI:
     http_api.install_error_handlers(app)
     app.add_middleware(http_api.BodySizeLimit, limit=settings.max_body_bytes)
     return app
-
-
-async def _connect(broker: NatsBroker, patience: float) -> None:
-    """Keep trying NATS at start (it may come up after us), then fail loudly."""
-    deadline = asyncio.get_running_loop().time() + patience
-    while True:
-        try:
-            await broker.connect()
-            return
-        except Exception as exc:
-            if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"NATS unreachable for {patience:.0f} s: {exc!r}") from exc
-            log.warning("NATS not reachable yet (%r); retrying", exc)
-            await asyncio.sleep(1)
 
 
 def _is_connected(broker: NatsBroker) -> bool:

@@ -17,7 +17,6 @@ class IntakeSettings(BaseSettings):
     )
     nats_queue_group: str = "desk-intake"
     retry_after_seconds: int = Field(5, description="Retry-After sent with 503 when the log is unreachable.")
-    connect_timeout_seconds: float = Field(60, description="How long to keep trying NATS at start before giving up.")
 
     @property
     def regency_scope(self) -> frozenset[str]:
