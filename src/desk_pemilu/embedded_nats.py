@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from desk_pemilu.processes import die_with_parent
@@ -41,11 +42,22 @@ def port_is_free(port: int) -> bool:
         return True
 
 
+@dataclass(frozen=True)
+class ClusterRoute:
+    """This node's place in a cluster: its name, its route port and every node's route port."""
+
+    name: str
+    port: int
+    route_ports: tuple[int, ...]
+
+
 class EmbeddedNats:
-    def __init__(self, store_dir: Path, port: int, sync_always: bool = True) -> None:
+    def __init__(self, store_dir: Path, port: int, sync_always: bool = True,
+                 cluster: ClusterRoute | None = None) -> None:
         self.store_dir = store_dir
         self.port = port
         self.sync_always = sync_always
+        self.cluster = cluster
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,8 +66,14 @@ class EmbeddedNats:
 
     def config_text(self) -> str:
         sync = "\n  sync_interval: always" if self.sync_always else ""
-        return (f"listen: 127.0.0.1:{self.port}\n"
+        text = (f"listen: 127.0.0.1:{self.port}\n"
                 f"jetstream {{\n  store_dir: {str(self.store_dir)!r}{sync}\n}}\n")
+        if self.cluster:
+            routes = "\n".join(f"    nats-route://127.0.0.1:{p}" for p in self.cluster.route_ports)
+            text += (f"server_name: {self.cluster.name}\n"
+                     f"cluster {{\n  name: desk-test\n  listen: 127.0.0.1:{self.cluster.port}\n"
+                     f"  routes: [\n{routes}\n  ]\n}}\n")
+        return text
 
     def start(self, log_file: Path | None = None, timeout: float = 10.0) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
