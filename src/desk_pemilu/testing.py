@@ -44,7 +44,7 @@ def docker_available() -> bool:
 @pytest.fixture(scope="session")
 def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if docker_available():
-        from testcontainers.nats import NatsContainer
+        from testcontainers.community.nats import NatsContainer
 
         with NatsContainer("nats:2.11", jetstream=True) as container:
             yield container.nats_uri()
@@ -101,7 +101,7 @@ async def _delete_streams(settings: BusSettings) -> None:
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str | None]:
     if docker_available():
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         with PostgresContainer("postgres:16-alpine", driver="psycopg") as container:
             yield container.get_connection_url()
