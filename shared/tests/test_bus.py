@@ -121,3 +121,19 @@ async def test_a_vanished_consumer_is_recreated_and_consumption_goes_on(bus: Bus
     await nc.close()
     assert b"second" in seen
     assert "was missing: created" in caplog.text
+
+
+async def test_a_parallel_consumer_handles_a_fetch_concurrently(bus: BusSettings) -> None:
+    running: list[int] = []
+    peak: list[int] = []
+
+    async def slow(msg: Msg) -> None:
+        running.append(1)
+        peak.append(len(running))
+        await asyncio.sleep(0.3)
+        running.pop()
+
+    spec = ConsumerSpec("parallel", "desk.event.report.submitted", batch=4, parallel=True)
+    await run_consumer(bus, slow, [b"a", b"b", b"c", b"d"], lambda: len(peak) == 4 and not running, spec)
+    assert len(peak) == 4
+    assert max(peak) > 1

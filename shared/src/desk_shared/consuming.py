@@ -63,6 +63,9 @@ class ConsumerSpec:
     batch: int = 32
     first_retry_delay: float = 1.0
     max_retry_delay: float = 60.0
+    parallel: bool = False
+    """Handle the messages of one fetch concurrently, where order does not matter (alerts):
+    one slow message then does not hold the others past their ack wait."""
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -107,15 +110,17 @@ class DurableConsumer:
                     await self.ensure()
                     sub = await self._js.pull_subscribe_bind(self._spec.name, self._settings.stream_name)
                 msgs = await sub.fetch(self._spec.batch, timeout=1.0)
+                if self._spec.parallel:
+                    await asyncio.gather(*(self._settle(msg, handler) for msg in msgs))
+                else:  # one at a time: order within the consumer is kept
+                    for msg in msgs:
+                        await self._settle(msg, handler)
             except (TimeoutError, NatsTimeoutError):
                 continue
-            except Exception as exc:  # consumer or stream gone, connection trouble: verify again
+            except Exception as exc:  # consumer or stream gone, an ack not sent: verify, redelivery does the rest
                 log.error("consumer %s: %r; verifying stream and consumer in 1 s", self._spec.name, exc)
                 sub = await _drop(sub)
                 await sleep_unless(stop, 1.0)
-                continue
-            for msg in msgs:  # one at a time: order within the consumer is kept
-                await self._settle(msg, handler)
         await _drop(sub)
 
     async def _settle(self, msg: Msg, handler: Handler) -> None:

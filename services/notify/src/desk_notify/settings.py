@@ -21,7 +21,7 @@ class NotifySettings(BaseSettings):
     producer: str = Field("notify", description="Recorded as the producer of every event notify emits.")
     max_deliver: int = Field(5, ge=1)
     ack_wait_seconds: float = Field(120.0, gt=0, description="Long enough for a whole round of webhook retries.")
-    batch: int = Field(8, ge=1)
+    batch: int = Field(8, ge=1, description="Escalations handled at once (concurrently).")
     max_attempts: int = Field(5, ge=1, description="Webhook attempts per alert.")
     first_retry_delay: float = Field(0.5, ge=0, description="Seconds before the second attempt; doubles after.")
     max_retry_delay: float = Field(8.0, ge=0)
@@ -29,7 +29,8 @@ class NotifySettings(BaseSettings):
 
     def consumer_spec(self) -> ConsumerSpec:
         return ConsumerSpec(name=self.consumer_name, filter_subject=subjects.INCIDENT_ESCALATED,
-                            max_deliver=self.max_deliver, ack_wait_seconds=self.ack_wait_seconds, batch=self.batch)
+                            max_deliver=self.max_deliver, ack_wait_seconds=self.ack_wait_seconds, batch=self.batch,
+                            parallel=True)
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(max_attempts=self.max_attempts, first_delay=self.first_retry_delay,
