@@ -8,26 +8,25 @@ import asyncio
 import os
 import subprocess
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from desk_pemilu.embedded_nats import free_port
 from desk_pemilu.processes import ServiceProcess, service_command
+from desk_pemilu.testing import row_count, table_rows
 from desk_projection import samples
 from desk_projection.tables import READ_MODEL_TABLES, checkpoints, incidents, reports, timeline
 from desk_shared import subjects
-from desk_shared.bus import EventPublisher, connect
+from desk_shared.bus import connect
 from desk_shared.events import Event
 from desk_shared.settings import BusSettings
-from desk_shared.streams import ensure_streams
 
 pytestmark = pytest.mark.system
 
@@ -35,45 +34,9 @@ REPORTS = 900
 CHUNK = 300
 
 
-@pytest.fixture
-def second_database_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A second empty database of the same kind, for the rebuild."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'rebuilt.db'}"
-        return
-    server = request.getfixturevalue("postgres_server_url")
-    name = f"desk_rebuilt_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-async def _publish(bus: BusSettings, events: list[Event], poison_after: int | None) -> int:
-    nc = await connect(bus, "test-publisher")
-    try:
-        js = nc.jetstream()
-        await ensure_streams(js, bus)
-        publisher = EventPublisher(js, bus)
-        for start in range(0, len(events), CHUNK):
-            if poison_after is not None and start <= poison_after < start + CHUNK:
-                await publisher.publish_all(events[start:poison_after])
-                await publisher.publish_raw(subjects.REPORT_SUBMITTED, b'{"type": "ReportSubmitted", oops',
-                                            "poison-1")
-                await publisher.publish_all(events[poison_after:start + CHUNK])
-            else:
-                await publisher.publish_all(events[start:start + CHUNK])
-        return int((await js.stream_info(bus.stream_name)).state.last_seq)
-    finally:
-        await nc.close()
-
-
 def publish(bus: BusSettings, events: list[Event], poison_after: int | None = None) -> int:
     """Publish concurrently in chunks; returns the stream's last sequence."""
-    return asyncio.run(_publish(bus, events, poison_after))
+    return asyncio.run(samples.publish_log(bus, events, chunk=CHUNK, poison_after=poison_after))
 
 
 def env_for(bus: BusSettings, database_url: str, port: int) -> dict[str, str]:
@@ -97,16 +60,6 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
-
-
-def table_rows(engine: Engine, table: sa.Table) -> list[tuple[Any, ...]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.select(table).order_by(*table.primary_key.columns))]
-
-
-def count(engine: Engine, table: sa.Table) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
 def timeline_types(engine: Engine) -> Counter[str]:
@@ -134,10 +87,10 @@ def test_killed_mid_stream_it_resumes_and_a_rebuild_matches(bus: BusSettings, da
     at_kill = position(live)
     assert 0 < at_kill < last, f"not killed mid-stream (checkpoint {at_kill} of {last})\n{first.output()}"
     # What was committed is whole: one timeline row per event up to the checkpoint, rows to match.
-    assert count(live, timeline) == at_kill
+    assert row_count(live, timeline) == at_kill
     seen = timeline_types(live)
-    assert count(live, reports) == seen["ReportSubmitted"]
-    assert count(live, incidents) == seen["ReportTriaged"]
+    assert row_count(live, reports) == seen["ReportSubmitted"]
+    assert row_count(live, incidents) == seen["ReportTriaged"]
 
     second = ServiceProcess("projection", service_command("desk_projection"), env, tmp_path / "second.log").start()
     try:
@@ -163,9 +116,9 @@ def test_killed_mid_stream_it_resumes_and_a_rebuild_matches(bus: BusSettings, da
     try:
         for table in READ_MODEL_TABLES:
             assert table_rows(live, table) == table_rows(rebuilt, table), f"{table.name} differs after rebuild"
-        assert count(live, reports) == published["ReportSubmitted"] == REPORTS
-        assert count(live, incidents) == published["ReportTriaged"] == REPORTS
-        assert count(live, timeline) == len(events)
+        assert row_count(live, reports) == published["ReportSubmitted"] == REPORTS
+        assert row_count(live, incidents) == published["ReportTriaged"] == REPORTS
+        assert row_count(live, timeline) == len(events)
         assert timeline_types(live) == published
         with live.connect() as conn:
             escalated, delivered, failed = conn.execute(sa.select(
@@ -190,12 +143,12 @@ def test_a_poison_message_is_dead_lettered_and_passed(bus: BusSettings, database
         assert projection.stop(timeout=10) == 0
     finally:
         projection.kill()
-    assert count(engine, timeline) == len(events)
-    assert count(engine, reports) == 40
+    assert row_count(engine, timeline) == len(events)
+    assert row_count(engine, reports) == 40
     engine.dispose()
 
     letter = asyncio.run(_first_dead_letter(bus))
-    assert letter.data == b'{"type": "ReportSubmitted", oops'
+    assert letter.data == samples.POISON
     assert letter.headers is not None
     assert letter.headers["Desk-Consumer"] == "projection"
     assert letter.headers["Desk-Source"] == f"{bus.stream_name}:21"

@@ -15,13 +15,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Engine
 
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_shared.bus import connect
@@ -112,8 +114,23 @@ def postgres_server_url() -> Iterator[str | None]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of each kind: a SQLite file, and a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'projection.db'}"
+    with empty_database(request, request.param, tmp_path / "projection.db") as url:
+        yield url
+
+
+@pytest.fixture
+def second_database_url(database_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Another empty database of the same kind as `database_url` (a rebuild's target, for one)."""
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with empty_database(request, kind, tmp_path / "second.db") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def empty_database(request: pytest.FixtureRequest, kind: str, sqlite_file: Path) -> Iterator[str]:
+    """The URL of a new, empty database: `sqlite_file`, or a PostgreSQL database dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
         return
     server = request.getfixturevalue("postgres_server_url")
     if not server:
@@ -125,10 +142,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def table_rows(engine: Engine, table: Table) -> list[tuple[Any, ...]]:
+    """Every row of `table`, ordered by its primary key (to compare two databases row for row)."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key.columns))]
+
+
+def row_count(engine: Engine, table: Table) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def read_stream(settings: BusSettings, stream: str | None = None) -> list[tuple[int, str, bytes]]:

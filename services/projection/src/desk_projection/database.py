@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
+
+MIGRATION_LOCK = 0x6465736B70726F6A
+"""PostgreSQL advisory lock key ("deskproj") held while one instance migrates the schema."""
+WAL_SWITCH_SECONDS = 10.0
 
 
 def make_engine(url: str, *, writer: bool = False) -> Engine:
@@ -31,8 +37,8 @@ def _configure_sqlite(engine: Engine, begin: str) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -41,10 +47,32 @@ def _configure_sqlite(engine: Engine, begin: str) -> None:
         connection.exec_driver_sql(begin)
 
 
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """Instances opening a fresh file at the same moment all switch it to WAL, which takes the
+    exclusive lock: SQLite answers "database is locked" at once, without the busy wait, to one
+    that could deadlock (it holds a shared lock while another waits for the exclusive one). Retry."""
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (Alembic, configured in code: no alembic.ini)."""
+    """Bring the schema to the newest revision (Alembic, configured in code: no alembic.ini).
+
+    Replicas starting together on one fresh database migrate one after the other: otherwise
+    both would find no schema and both create it, and on PostgreSQL the second dies on a
+    duplicate key. PostgreSQL: a transaction-level advisory lock, taken before Alembic looks at
+    the schema; SQLite: the writer engine's BEGIN IMMEDIATE already holds the write lock."""
     config = Config()
     config.set_main_option("script_location", "desk_projection:migrations")
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

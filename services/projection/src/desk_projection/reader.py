@@ -87,7 +87,8 @@ class LogReader:
                     await self._consume(sub, position, stop, stop_at)
                     break
                 except CheckpointConflict as exc:
-                    log.error("CHECKPOINT CONFLICT, batch rolled back: %s; continuing from the stored position", exc)
+                    log.warning("checkpoint conflict (another replica applied this batch first), rolled back: %s; "
+                                "continuing from the stored position", exc)
                 except Exception as exc:
                     log.error("projection interrupted: %r; resuming from the stored position in %.0f s", exc,
                               RETRY_SECONDS, exc_info=not isinstance(exc, NatsError | TimeoutError | OSError))

@@ -5,8 +5,11 @@ and JetStream drops the second copy."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from desk_shared import subjects
+from desk_shared.bus import EventPublisher, connect
 from desk_shared.events import (
     AlertDelivered,
     AlertDeliveredPayload,
@@ -22,6 +25,8 @@ from desk_shared.events import (
     ReportTriagedPayload,
     derived_id,
 )
+from desk_shared.settings import BusSettings
+from desk_shared.streams import ensure_streams
 from desk_shared.taxonomy import Category, Severity
 
 START = datetime(2024, 11, 27, 7, 0, tzinfo=UTC)
@@ -105,3 +110,29 @@ def incident_story(n: int) -> list[Event]:
 def sample_log(reports: int) -> list[Event]:
     """The stories of `reports` reports, in causal order."""
     return [event for n in range(reports) for event in incident_story(n)]
+
+
+POISON = b'{"type": "ReportSubmitted", oops'
+"""A message no decoder accepts (not JSON), for dead-letter tests."""
+
+
+async def publish_log(bus: BusSettings, events: Sequence[Event], *, chunk: int = 300,
+                      poison_after: int | None = None) -> int:
+    """Append `events` to the log, `chunk` concurrent publishes at a time (each awaited one by one
+    would be about 7x slower); with `poison_after`, the POISON message (Msg-Id "poison-1") goes in
+    right before `events[poison_after]`. Returns the stream's last sequence."""
+    nc = await connect(bus, "sample-publisher")
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js, bus)
+        publisher = EventPublisher(js, bus)
+        for start in range(0, len(events), chunk):
+            part = list(events[start:start + chunk])
+            if poison_after is not None and start <= poison_after < start + chunk:
+                await publisher.publish_all(part[:poison_after - start])
+                await publisher.publish_raw(subjects.REPORT_SUBMITTED, POISON, "poison-1")
+                part = part[poison_after - start:]
+            await publisher.publish_all(part)
+        return int((await js.stream_info(bus.stream_name)).state.last_seq)
+    finally:
+        await nc.close()
