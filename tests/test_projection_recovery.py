@@ -5,8 +5,6 @@ message goes to the dead-letter stream without blocking it."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,9 +18,9 @@ from sqlalchemy.engine import Engine
 
 from desk_pemilu.embedded_nats import free_port
 from desk_pemilu.processes import ServiceProcess, service_command
-from desk_pemilu.testing import row_count, table_rows
+from desk_pemilu.testing import assert_projected_exactly, assert_rebuild_matches, row_count
 from desk_projection import samples
-from desk_projection.tables import READ_MODEL_TABLES, checkpoints, incidents, reports, timeline
+from desk_projection.tables import checkpoints, incidents, reports, timeline
 from desk_shared import subjects
 from desk_shared.bus import connect
 from desk_shared.events import Event
@@ -107,28 +105,9 @@ def test_killed_mid_stream_it_resumes_and_a_rebuild_matches(bus: BusSettings, da
     assert "projection API listening on http://" in second.output()
     assert "reading DESK_EVENTS from sequence" in second.output()
 
-    rebuild = subprocess.run(service_command("desk_projection", "rebuild", "--database-url", second_database_url),
-                             env=os.environ | env, capture_output=True, text=True, timeout=60)
-    assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
-    assert f"applied {len(events)} events" in rebuild.stdout
-
-    rebuilt = sa.create_engine(second_database_url)
-    try:
-        for table in READ_MODEL_TABLES:
-            assert table_rows(live, table) == table_rows(rebuilt, table), f"{table.name} differs after rebuild"
-        assert row_count(live, reports) == published["ReportSubmitted"] == REPORTS
-        assert row_count(live, incidents) == published["ReportTriaged"] == REPORTS
-        assert row_count(live, timeline) == len(events)
-        assert timeline_types(live) == published
-        with live.connect() as conn:
-            escalated, delivered, failed = conn.execute(sa.select(
-                sa.func.count().filter(incidents.c.status == "escalated"),
-                sa.func.sum(incidents.c.alerts_delivered), sa.func.sum(incidents.c.alerts_failed))).one()
-        assert (escalated, delivered, failed) == (
-            published["IncidentEscalated"], published["AlertDelivered"], published["AlertFailed"])
-    finally:
-        rebuilt.dispose()
-        live.dispose()
+    assert_rebuild_matches(live, second_database_url, env, len(events))
+    assert_projected_exactly(live, published, REPORTS)
+    live.dispose()
 
 
 def test_a_poison_message_is_dead_lettered_and_passed(bus: BusSettings, database_url: str, tmp_path: Path) -> None:

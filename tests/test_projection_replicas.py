@@ -10,7 +10,6 @@ also migrate it at the same moment: both must come up."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import sys
@@ -26,9 +25,9 @@ from sqlalchemy.engine import Engine
 
 from desk_pemilu.embedded_nats import free_port
 from desk_pemilu.processes import ServiceProcess, service_command
-from desk_pemilu.testing import bus_env, row_count, table_rows, wait_for
+from desk_pemilu.testing import assert_projected_exactly, assert_rebuild_matches, bus_env, row_count, wait_for
 from desk_projection import queries, samples
-from desk_projection.tables import READ_MODEL_TABLES, incidents, reports, timeline
+from desk_projection.tables import timeline
 from desk_shared.settings import BusSettings
 
 pytestmark = pytest.mark.system
@@ -152,30 +151,10 @@ def test_two_replicas_share_one_database(bus: BusSettings, database_url: str, se
         assert len(stream_positions(out)) == 1 + out.count(CONFLICT), out[-5000:]
 
     env = replica_env(bus, database_url, free_port())
-    rebuild = subprocess.run(service_command("desk_projection", "rebuild", "--database-url", second_database_url),
-                             env=os.environ | env, capture_output=True, text=True, timeout=60)
-    assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
-    assert f"applied {len(events)} events" in rebuild.stdout
-
-    rebuilt = sa.create_engine(second_database_url)
-    try:
-        for table in READ_MODEL_TABLES:
-            assert table_rows(live, table) == table_rows(rebuilt, table), f"{table.name} differs from the rebuild"
-        assert row_count(live, reports) == published["ReportSubmitted"] == len(ids)
-        assert row_count(live, incidents) == published["ReportTriaged"] == len(ids)
-        assert row_count(live, timeline) == len(events) == last
-        with live.connect() as conn:
-            by_type = Counter(dict(conn.execute(
-                sa.select(timeline.c.event_type, sa.func.count()).group_by(timeline.c.event_type)).all()))
-            escalated, delivered, failed = conn.execute(sa.select(
-                sa.func.count().filter(incidents.c.status == "escalated"),
-                sa.func.sum(incidents.c.alerts_delivered), sa.func.sum(incidents.c.alerts_failed))).one()
-        assert by_type == published
-        assert (escalated, delivered, failed) == (
-            published["IncidentEscalated"], published["AlertDelivered"], published["AlertFailed"])
-    finally:
-        rebuilt.dispose()
-        live.dispose()
+    assert_rebuild_matches(live, second_database_url, env, len(events))
+    assert_projected_exactly(live, published, len(ids))
+    assert row_count(live, timeline) == len(events) == last
+    live.dispose()
 
 
 def test_replicas_starting_together_both_migrate_a_fresh_database(database_url: str) -> None:

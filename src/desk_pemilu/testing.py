@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +24,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, create_engine, func, select
 from sqlalchemy.engine import Engine
 
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
@@ -218,3 +220,38 @@ async def consumer_settled(js: JetStreamContext, stream: str, consumer: str, del
                 if info.delivered.consumer_seq >= delivered and info.num_pending == 0 and info.num_ack_pending == 0:
                     return
             await asyncio.sleep(0.1)
+
+
+def assert_rebuild_matches(live: Engine, target_url: str, env: dict[str, str], events: int) -> None:
+    """Rebuild the read models from the log into the empty `target_url` with the real command,
+    and require every read-model table to equal `live` row for row."""
+    from desk_pemilu.processes import service_command
+    from desk_projection.tables import READ_MODEL_TABLES
+
+    rebuild = subprocess.run(service_command("desk_projection", "rebuild", "--database-url", target_url),
+                             env=os.environ | env, capture_output=True, text=True, timeout=60)
+    assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
+    assert f"applied {events} events" in rebuild.stdout
+    rebuilt = create_engine(target_url)
+    try:
+        for table in READ_MODEL_TABLES:
+            assert table_rows(live, table) == table_rows(rebuilt, table), f"{table.name} differs from the rebuild"
+    finally:
+        rebuilt.dispose()
+
+
+def assert_projected_exactly(live: Engine, published: Counter[str], reports_published: int) -> None:
+    """Every published event is in the read models once: nothing lost, nothing doubled."""
+    from desk_projection.tables import incidents, reports, timeline
+
+    assert row_count(live, reports) == published["ReportSubmitted"] == reports_published
+    assert row_count(live, incidents) == published["ReportTriaged"] == reports_published
+    with live.connect() as conn:
+        by_type = Counter(dict(conn.execute(
+            select(timeline.c.event_type, func.count()).group_by(timeline.c.event_type)).all()))
+        escalated, delivered, failed = conn.execute(select(
+            func.count().filter(incidents.c.status == "escalated"),
+            func.sum(incidents.c.alerts_delivered), func.sum(incidents.c.alerts_failed))).one()
+    assert by_type == published
+    assert (escalated, delivered, failed) == (
+        published["IncidentEscalated"], published["AlertDelivered"], published["AlertFailed"])
