@@ -111,8 +111,10 @@ def banner(intake: str, projection: str, env: dict[str, str], nats: EmbeddedNats
         f"  intake API      {intake}      (docs {intake}/docs)  POST /v1/reports",
         f"  projection API  {projection}      (docs {projection}/docs)  GET /v1/incidents, /v1/situation",
         f"  NATS            {env.get('DESK_NATS_URL') or os.environ.get('DESK_NATS_URL')}"
-        + ("  (embedded, data in .desk/nats)" if nats else ""),
+        + (f"  (embedded, data in {nats.store_dir})" if nats else ""),
     ]
+    if database := env.get("DESK_PROJECTION_DATABASE_URL"):
+        lines.append(f"  read models     {database}")
     if extra:
         lines.append(f"  alert inbox     http://127.0.0.1:{extra[0].argv[-1]}  (prints every alert it receives)")
     lines += ["Try:", f"  curl -s -X POST {intake}/v1/reports -H 'Content-Type: application/json' \\",

@@ -42,7 +42,7 @@ async def _on_error(exc: Exception) -> None:
 
 
 async def _on_disconnected() -> None:
-    log.warning("NATS connection lost; reconnecting")
+    log.warning("NATS disconnected (reconnecting unless closing)")
 
 
 async def _on_reconnected() -> None:
