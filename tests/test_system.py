@@ -10,6 +10,8 @@ import asyncio
 import json
 import signal
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -177,6 +179,17 @@ def test_bad_input_gets_a_clear_4xx_and_appends_nothing(system: RunningSystem, b
     if field:
         assert field in [e["field"] for e in problem["errors"]]
     assert len(system.events()) == before
+
+
+def test_an_oversized_body_gets_its_413_even_while_the_client_is_still_sending(system: RunningSystem) -> None:
+    """urllib writes the whole body before reading: answering early would break its pipe."""
+    body = json.dumps({"kecamatan": "11.13.01", "text": "a" * 3_000_000}).encode()
+    for _ in range(5):
+        request = urllib.request.Request(f"{system.intake}/v1/reports", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=15)
+        assert caught.value.code == 413
 
 
 def test_agencies_submit_over_nats_request_reply(system: RunningSystem) -> None:

@@ -45,7 +45,7 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> FastAPI:
     app.state.connected = lambda: _is_connected(broker)
     app.include_router(http_api.router)
     http_api.install_error_handlers(app)
-    app.add_middleware(http_api.BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(http_api.BodySizeLimit, limit=settings.max_body_bytes, drain=settings.max_drain_bytes)
     return app
 
 

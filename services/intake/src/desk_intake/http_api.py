@@ -93,19 +93,18 @@ def install_error_handlers(app: FastAPI) -> None:
 class BodySizeLimit:
     """413 for a body over `limit` bytes, whether announced by Content-Length or streamed.
 
-    The body is read here (it is small by definition) and handed on unchanged."""
+    The body is read here (it is small by definition) and handed on unchanged. An oversized
+    body is read to its end (up to `drain` bytes) before the 413: a server that answers and
+    closes while the client is still sending makes the client see a broken pipe, not the 413."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, drain: int) -> None:
         self.app = app
         self.limit = limit
+        self.drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._too_large(scope, receive, send)
             return
         chunks: list[bytes] = []
         size, more = 0, True
@@ -113,10 +112,11 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
                 return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
+            size += len(message.get("body", b""))
             more = message.get("more_body", False)
-            if size > self.limit:
+            if size <= self.limit:
+                chunks.append(message.get("body", b""))
+            elif not more or size > self.drain:
                 await self._too_large(scope, receive, send)
                 return
         pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]

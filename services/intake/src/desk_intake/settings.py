@@ -12,6 +12,10 @@ class IntakeSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8700
     max_body_bytes: int = Field(64 * 1024, gt=0, description="Larger request bodies get 413.")
+    max_drain_bytes: int = Field(
+        16 * 1024 * 1024, gt=0, description="An oversized body is read up to this size before the 413 (beyond "
+                                            "it the connection is closed at once)."
+    )
     region_regencies: str = Field(
         "", description="Comma-separated regency codes (e.g. 11.13) this desk accepts; empty accepts all of Indonesia."
     )
