@@ -66,10 +66,14 @@ class ReportTriagedPayload(Contract):
     kecamatan_code: KecamatanCode
     category: Category
     severity: Severity
-    confidence: float = Field(ge=0, le=1)
+    confidence: float = Field(ge=0, le=1, description="How sure the category is.")
+    severity_confidence: float | None = Field(None, ge=0, le=1, description="How sure the severity is.")
     automated: bool = Field(True, description="Machine-derived ('otomatis') until a desk officer confirms it.")
+    needs_review: bool = Field(False, description="The decision is uncertain: a desk officer must look at it.")
+    review_reasons: tuple[str, ...] = Field((), examples=[["low_confidence", "rules_and_model_disagree"]])
     rule_set_version: str
-    evidence: tuple[str, ...] = Field((), description="The rules and phrases that decided it.")
+    model_version: str | None = Field(None, description="The statistical model that contributed, if any.")
+    evidence: tuple[str, ...] = Field((), description="The phrases, model features and modifiers that decided it.")
 
 
 class Liaison(Contract):

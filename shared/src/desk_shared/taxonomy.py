@@ -50,9 +50,12 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Severity).index(self)
+        return _RANK[self]
 
     @property
     def escalates(self) -> bool:
         """High and critical incidents are escalated to the kecamatan's police and TNI liaisons."""
         return self.rank >= Severity.TINGGI.rank
+
+
+_RANK = {severity: rank for rank, severity in enumerate(Severity)}

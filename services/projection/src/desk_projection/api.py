@@ -50,11 +50,13 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         category: Category | None = None,
         severity: Severity | None = None,
         status: Literal["triaged", "escalated"] | None = None,
+        needs_review: Annotated[bool | None, Query(description="true: only those a desk officer must check")] = None,
     ) -> IncidentPage:
         """Incidents, newest first."""
         where = queries.IncidentFilter(kecamatan=kecamatan, regency=regency,
                                        category=category.value if category else None,
-                                       severity=severity.value if severity else None, status=status)
+                                       severity=severity.value if severity else None, status=status,
+                                       needs_review=needs_review)
         with engine.connect() as conn:
             rows, total = queries.list_incidents(conn, where, limit, offset)
         return IncidentPage(items=[incident_item(r, directory) for r in rows], total=total, limit=limit,

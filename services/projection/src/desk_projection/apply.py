@@ -61,7 +61,7 @@ _FILL_VILLAGE = (incidents.update()
                         incidents.c.village_code.is_(None))
                  .values(village_code=_p("village", incidents.c.village_code)))
 _DECISION = ("category", "severity", "confidence", "automated", "rule_set_version", "evidence", "updated_at",
-             "last_seq")
+             "last_seq", "needs_review", "review_reasons", "severity_confidence", "model_version")
 _RETRIAGE = (incidents.update().where(incidents.c.incident_id == _p("incident", incidents.c.incident_id))
              .values({name: _p(name, incidents.c[name]) for name in _DECISION}))
 _ESCALATE = (incidents.update().where(incidents.c.incident_id == _p("incident", incidents.c.incident_id))
@@ -121,8 +121,10 @@ def report_triaged(conn: Connection, seq: int, event: ReportTriaged) -> None:
     p = event.payload
     at = utc(event.occurred_at)
     summary = {"category": p.category.value, "severity": p.severity.value, "confidence": p.confidence,
-               "automated": p.automated, "rule_set_version": p.rule_set_version}
-    decision = {**summary, "evidence": list(p.evidence), "updated_at": at, "last_seq": seq}
+               "automated": p.automated, "needs_review": p.needs_review, "rule_set_version": p.rule_set_version,
+               "model_version": p.model_version}
+    decision = {**summary, "evidence": list(p.evidence), "review_reasons": list(p.review_reasons),
+                "severity_confidence": p.severity_confidence, "updated_at": at, "last_seq": seq}
     changed = conn.execute(_RETRIAGE, {"p_incident": p.incident_id, **{f"p_{k}": v for k, v in decision.items()}})
     if not changed.rowcount:  # the usual case; an update is a later decision (re-triage, a report clustered in)
         conn.execute(_INSERT_INCIDENT_WITH_VILLAGE, _new_incident(
@@ -143,7 +145,8 @@ def incident_escalated(conn: Connection, seq: int, event: IncidentEscalated) -> 
         conn.execute(_INSERT_INCIDENT, _new_incident(
             seq, at, incident_id=p.incident_id, report_id=p.report_id, kecamatan_code=p.kecamatan_code,
             village_code=p.village_code, category=p.category.value, severity=p.severity.value, confidence=None,
-            automated=True, rule_set_version=None, evidence=[], status=ESCALATED, escalated_at=at,
+            automated=True, rule_set_version=None, evidence=[], needs_review=False, review_reasons=[],
+            severity_confidence=None, model_version=None, status=ESCALATED, escalated_at=at,
             liaisons=liaisons))
     _timeline(conn, seq, event, p.report_id, p.incident_id,
               {"severity": p.severity.value, "liaisons": [liaison["id"] for liaison in liaisons]})

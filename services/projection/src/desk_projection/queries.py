@@ -20,6 +20,7 @@ class IncidentFilter:
     category: str | None = None
     severity: str | None = None
     status: str | None = None
+    needs_review: bool | None = None
 
     def clauses(self) -> list[sa.ColumnElement[bool]]:
         found: list[sa.ColumnElement[bool]] = []
@@ -31,6 +32,8 @@ class IncidentFilter:
                               (incidents.c.status, self.status)):
             if value:
                 found.append(column == value)
+        if self.needs_review is not None:
+            found.append(incidents.c.needs_review.is_(self.needs_review))
         return found
 
 

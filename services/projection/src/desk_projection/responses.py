@@ -32,6 +32,7 @@ class IncidentItem(BaseModel):
     classification: str = Field(description="'otomatis' (machine-derived) until a desk officer confirms it "
                                             "('terverifikasi').")
     confidence: float | None
+    needs_review: bool = Field(description="The automatic classification is uncertain: a desk officer must check it.")
     status: str = Field(examples=["triaged", "escalated"])
     status_label: str
     summary: str | None = Field(description="The text of the report that opened the incident.")
@@ -63,7 +64,10 @@ class TimelineEntry(BaseModel):
 
 class IncidentDetail(IncidentItem):
     evidence: list[str]
+    review_reasons: list[str] = Field(examples=[["low_confidence"]])
+    severity_confidence: float | None
     rule_set_version: str | None
+    model_version: str | None
     liaisons: list[dict[str, Any]]
     timeline: list[TimelineEntry]
 
@@ -132,7 +136,7 @@ def incident_fields(row: Row, directory: RegionDirectory) -> dict[str, Any]:
         "village_code": row.village_code, "village_name": village.name if village else None,
         "category": row.category, "category_label": category_label(row.category), "severity": row.severity,
         "classification": CLASSIFICATION_AUTOMATED if row.automated else CLASSIFICATION_VERIFIED,
-        "confidence": row.confidence, "status": row.status, "status_label": STATUS_LABELS.get(row.status, row.status),
+        "confidence": row.confidence, "needs_review": row.needs_review, "status": row.status, "status_label": STATUS_LABELS.get(row.status, row.status),
         "summary": row.text, "agency": row.agency, "occurred_at": as_utc(row.report_occurred_at),
         "reported_at": as_utc(row.submitted_at), "opened_at": as_utc(row.opened_at),
         "escalated_at": as_utc(row.escalated_at), "alerts_delivered": row.alerts_delivered,
@@ -149,7 +153,9 @@ def incident_detail(row: Row, events: list[Row], directory: RegionDirectory) -> 
                              occurred_at=as_utc(e.occurred_at), recorded_at=as_utc(e.recorded_at),
                              producer=e.producer, summary=e.summary) for e in events]
     return IncidentDetail(**incident_fields(row, directory), evidence=row.evidence,
-                          rule_set_version=row.rule_set_version, liaisons=row.liaisons, timeline=entries)
+                          review_reasons=row.review_reasons or [], severity_confidence=row.severity_confidence,
+                          rule_set_version=row.rule_set_version, model_version=row.model_version,
+                          liaisons=row.liaisons, timeline=entries)
 
 
 def empty_kecamatan(code: str, directory: RegionDirectory) -> KecamatanSituation:

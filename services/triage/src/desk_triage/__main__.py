@@ -1,16 +1,107 @@
-"""`desk-triage` / `python -m desk_triage`: run the triage service until SIGINT or SIGTERM."""
+"""`desk-triage` / `python -m desk_triage`: run the triage service (the default), or work with the
+classifier: try it on a text, evaluate it on the labelled corpus, rebuild its model."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from pathlib import Path
+
 from desk_shared.service import serve
-from desk_triage.service import run
+from desk_shared.taxonomy import Category
+from desk_triage.classifier import LinearModel, RuleSet, classify, default_model, default_rules, load_model, load_rules
 from desk_triage.settings import TriageSettings
 
+PACKAGED_MODEL = Path(__file__).parent / "classifier" / "model.json"
 
-def main() -> None:
-    settings = TriageSettings()
-    serve("triage", lambda bus, stop: run(settings, bus, stop))
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="desk-triage", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="consume ReportSubmitted and publish decisions (default)")
+
+    def classifier_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--rules", type=Path, help="a rules.toml to use instead of the packaged one")
+        command.add_argument("--model", type=Path, help="a model file to use instead of the packaged one")
+        command.add_argument("--no-model", action="store_true", help="rules alone")
+
+    try_cmd = commands.add_parser("classify", help="classify a text (argument or standard input) and show why")
+    classifier_options(try_cmd)
+    try_cmd.add_argument("--hint", type=Category, choices=list(Category), help="an agency's category hint")
+    try_cmd.add_argument("text", nargs="*", help="the report text (default: read standard input)")
+
+    evaluate_cmd = commands.add_parser("evaluate", help="measure the classifier on the labelled corpus")
+    classifier_options(evaluate_cmd)
+    evaluate_cmd.add_argument("--corpus", type=Path, help="the corpus folder (default services/triage/corpus)")
+    evaluate_cmd.add_argument("--check", action="store_true", help="exit 1 unless the test part meets the goals")
+
+    build_cmd = commands.add_parser("build-model", help="train the model on the corpus's development part")
+    build_cmd.add_argument("--rules", type=Path, help="a rules.toml to use instead of the packaged one")
+    build_cmd.add_argument("--corpus", type=Path, help="the corpus folder (default services/triage/corpus)")
+    build_cmd.add_argument("--output", type=Path, default=PACKAGED_MODEL, help="where to write (default: packaged)")
+    build_cmd.add_argument("--check", action="store_true",
+                           help="write nothing; exit 1 unless a rebuild equals the file at --output byte for byte")
+    return parser
+
+
+def _rules(args: argparse.Namespace) -> RuleSet:
+    return load_rules(args.rules) if args.rules else default_rules()
+
+
+def _model(args: argparse.Namespace) -> LinearModel | None:
+    if args.no_model:
+        return None
+    return load_model(args.model) if args.model else default_model()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command in (None, "serve"):
+        from desk_triage.service import run
+
+        settings = TriageSettings()
+        serve("triage", lambda bus, stop: run(settings, bus, stop))
+        return 0
+    if args.command == "classify":
+        text = " ".join(args.text) if args.text else sys.stdin.read()
+        result = classify(text, args.hint, _rules(args), _model(args))
+        print(json.dumps({k: (v.value if isinstance(v, Category) else v) for k, v in vars(result).items()},
+                         ensure_ascii=False, indent=2, default=str))
+        return 0
+    try:
+        from desk_triage.quality.corpus import CorpusError, corpus_dir
+    except ImportError as exc:  # scikit-learn is only in the development environment
+        print(f"desk-triage {args.command} needs the development environment ({exc.name} missing)", file=sys.stderr)
+        return 2
+    directory = args.corpus or corpus_dir()
+    try:
+        if args.command == "evaluate":
+            from desk_triage.quality.evaluate import report
+
+            text, met = report(directory, _rules(args), _model(args))
+            print(text, end="")
+            return 1 if args.check and not met else 0
+        return _build(args, directory)
+    except CorpusError as exc:
+        print(f"desk-triage {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _build(args: argparse.Namespace, directory: Path) -> int:
+    from desk_triage.quality.corpus import DEV, load_part
+    from desk_triage.quality.training import train
+
+    built = train(load_part(directory, DEV), _rules(args))
+    version = LinearModel.from_json(built).version
+    if args.check:
+        same = args.output.is_file() and args.output.read_bytes() == built
+        print(f"model {version}: {'identical to' if same else 'DIFFERS from'} {args.output}")
+        return 0 if same else 1
+    args.output.write_bytes(built)
+    print(f"model {version} written to {args.output} ({len(built):,} bytes)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -39,8 +39,10 @@ def triage_events(report: ReportSubmitted, classification: Classification, liais
     triaged = ReportTriaged.caused_by(report, producer, ReportTriagedPayload(
         report_id=submitted.report_id, incident_id=incident_id, kecamatan_code=submitted.kecamatan_code,
         category=classification.category, severity=classification.severity,
-        confidence=classification.confidence, automated=True,
-        rule_set_version=classification.rule_set_version, evidence=classification.evidence,
+        confidence=classification.confidence, severity_confidence=classification.severity_confidence,
+        automated=True, needs_review=classification.needs_review, review_reasons=classification.review_reasons,
+        rule_set_version=classification.rule_set_version, model_version=classification.model_version,
+        evidence=classification.evidence,
     ), now=now)
     if not classification.severity.escalates:
         return [triaged]

@@ -11,7 +11,7 @@ from desk_shared.bus import EventPublisher
 from desk_shared.consuming import decode_as
 from desk_shared.events import ReportSubmitted
 from desk_shared.regions import RegionDirectory
-from desk_triage.classifier import RuleSet, classify
+from desk_triage.classifier import LinearModel, RuleSet, classify
 from desk_triage.decisions import triage_events
 from desk_triage.liaisons import kecamatan_liaisons
 
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 class TriageHandler:
     publisher: EventPublisher
     rules: RuleSet
+    model: LinearModel | None
     directory: RegionDirectory
     producer: str
 
@@ -30,6 +31,6 @@ class TriageHandler:
         if event is None:
             return
         report = event.payload
-        classification = classify(report.text, report.category_hint, self.rules)
+        classification = classify(report.text, report.category_hint, self.rules, self.model)
         liaisons = kecamatan_liaisons(report.kecamatan_code, self.directory)
         await self.publisher.publish_all(triage_events(event, classification, liaisons, self.producer))

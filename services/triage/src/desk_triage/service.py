@@ -8,17 +8,24 @@ import logging
 from desk_shared.consuming import consume
 from desk_shared.regions import regions
 from desk_shared.settings import BusSettings
-from desk_triage.classifier import default_rules, load_rules
+from desk_triage.classifier import LinearModel, default_model, default_rules, load_model, load_rules
 from desk_triage.handler import TriageHandler
 from desk_triage.settings import TriageSettings
 
 log = logging.getLogger(__name__)
 
 
+def classifier_model(settings: TriageSettings) -> LinearModel | None:
+    if not settings.use_model:
+        return None
+    return load_model(settings.model_file) if settings.model_file else default_model()
+
+
 async def run(settings: TriageSettings, bus: BusSettings, stop: asyncio.Event) -> None:
     """Consume ReportSubmitted until `stop` is set."""
     rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
+    model = classifier_model(settings)
     directory = await asyncio.to_thread(regions)
-    log.info("triage classifying with rules %s", rules.version)
+    log.info("triage classifying with rules %s and model %s", rules.version, model.version if model else "none")
     await consume(bus, settings.consumer_spec(),
-                  lambda publisher: TriageHandler(publisher, rules, directory, settings.producer), stop)
+                  lambda publisher: TriageHandler(publisher, rules, model, directory, settings.producer), stop)

@@ -21,6 +21,8 @@ class TriageSettings(BaseSettings):
     batch: int = Field(32, ge=1)
     rules_file: Path | None = Field(
         None, description="A rules.toml to use instead of the packaged one (to try a reviewed change).")
+    model_file: Path | None = Field(None, description="A model file to use instead of the packaged one.")
+    use_model: bool = Field(True, description="False: the rules alone decide.")
 
     def consumer_spec(self) -> ConsumerSpec:
         return ConsumerSpec(name=self.consumer_name, filter_subject=subjects.REPORT_SUBMITTED,

@@ -1,13 +1,16 @@
-"""The classifier: category, severity and confidence of a report's text. Pure and deterministic."""
+"""The classifier: category and severity of a report, each with a confidence, the evidence that
+decided them, and whether a desk officer must review the decision. Pure and deterministic: the
+same text, hint, rule set and model always give the same Classification."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from desk_shared.taxonomy import Category, Severity
-from desk_triage.classifier.matching import Phrase, find
-from desk_triage.classifier.normalise import Clause
-from desk_triage.classifier.rules import CategoryRules, RuleSet, default_rules
+from desk_triage.classifier.model import LinearModel, Prediction
+from desk_triage.classifier.rules import CategoryPhrase, DenialPhrase, ModifierPhrase, RuleSet
+from desk_triage.classifier.severity import SeverityDecision, decide_severity
 
 
 @dataclass(frozen=True)
@@ -15,100 +18,161 @@ class Classification:
     category: Category
     severity: Severity
     confidence: float
+    """How sure the category is, 0..1."""
+    severity_confidence: float
+    needs_review: bool
+    review_reasons: tuple[str, ...]
     evidence: tuple[str, ...]
     rule_set_version: str
+    model_version: str | None
 
 
 @dataclass(frozen=True)
-class _Score:
-    rules: CategoryRules
-    total: float
-    at_least: Severity | None
-    evidence: tuple[str, ...]
+class RuleEvidence:
+    """What the rule phrases found in one text, before any decision."""
+
+    scores: dict[Category, float]
+    lines: dict[Category, tuple[str, ...]]
+    at_least: dict[Category, Severity]
+    modifiers: dict[int, str]
+    """Modifier index -> the phrase that fired it (with its `with` phrase, if it needs one)."""
+    denial: float
+    denials: tuple[str, ...]
+    negated: tuple[str, ...]
 
 
-def classify(text: str, category_hint: Category | None = None, rules: RuleSet | None = None) -> Classification:
-    """Classify `text`; the agency's `category_hint` is one weighted signal among the phrases."""
-    rules = rules or default_rules()
-    clauses = rules.normaliser.clauses(text)
-    scores = [_score(c, clauses, rules, category_hint) for c in rules.categories]
-    ranked = sorted(scores, key=lambda s: -s.total)  # stable: file order breaks ties
-    best = ranked[0]
-    runner_up = ranked[1].total if len(ranked) > 1 else 0.0
-    if best.total < rules.min_score:
-        best = next(s for s in scores if s.rules.category is Category.OTHER)
-    category = best.rules.category
-    severity, raised_by = _severity(best, clauses, rules)
-    evidence = [*best.evidence, *_negated_evidence(clauses, rules), *raised_by]
-    return Classification(category=category, severity=severity, confidence=_confidence(best.total, runner_up),
-                          evidence=tuple(evidence), rule_set_version=rules.version)
-
-
-def _score(category: CategoryRules, clauses: list[Clause], rules: RuleSet, hint: Category | None) -> _Score:
-    total = 0.0
-    at_least: Severity | None = None
+def classify(text: str, category_hint: Category | None, rules: RuleSet,
+             model: LinearModel | None = None) -> Classification:
+    """Classify a report's `text`; the agency's `category_hint` is one weighted signal."""
+    words = rules.normaliser.words(text)
+    found = collect(rules, rules.matcher.match(words))
+    decision = rules.decision
+    scores = dict(found.scores)
     evidence: list[str] = []
-    for weighted in category.phrases:
-        if find(weighted.phrase, clauses, rules.negation).affirmed:
-            total += weighted.weight
-            evidence.append(f"{category.category}+{weighted.weight:g}:{weighted.phrase.text}")
-            at_least = _higher(at_least, weighted.at_least)
-    if hint is category.category and rules.hint_weight:
-        total += rules.hint_weight
-        evidence.append(f"{category.category}+{rules.hint_weight:g}:agency hint")
-    return _Score(category, total, at_least, tuple(evidence))
+    if found.denial >= rules.denial.threshold:
+        scores = {c: (v if c is Category.OTHER else v * rules.denial.damping) for c, v in scores.items()}
+        scores[Category.OTHER] += rules.denial.weight
+        evidence += found.denials
+    if category_hint is not None and decision.hint_weight:
+        scores[category_hint] += decision.hint_weight
+    rule_best = _best(scores, rules.categories)
+    prediction = model.predict(words) if model is not None else None
+    combined = dict(scores)
+    if prediction is not None:
+        for category, p in prediction.category_probabilities.items():
+            combined[category] += decision.model_weight * p
+    best = _precedence(_best(combined, rules.categories), scores, rules, evidence)
+    if scores[rule_best] < decision.min_score and (prediction is None or best is not prediction.category):
+        best = Category.OTHER
+    evidence = [*found.lines.get(best, ()), *evidence]
+    if best is category_hint and decision.hint_weight:
+        evidence.insert(len(found.lines.get(best, ())), f"{best}{decision.hint_weight:+g}:agency hint")
+    if prediction is not None:
+        p = prediction.category_probabilities[prediction.category]
+        evidence.append(f"model:{prediction.category} {p:.2f} [{', '.join(prediction.category_reasons)}]")
+    evidence += found.negated
+    severity = decide_severity(best, found.at_least.get(best), found.modifiers, rules)
+    severity = _urgency(best, severity, prediction, rules)
+    evidence += severity.evidence
+    confidence = _confidence(combined, best)
+    reasons = _review_reasons(best, confidence, scores, rule_best, prediction, category_hint, severity, rules)
+    return Classification(
+        category=best, severity=severity.severity, confidence=confidence,
+        severity_confidence=severity.confidence, needs_review=bool(reasons), review_reasons=reasons,
+        evidence=tuple(evidence), rule_set_version=rules.version,
+        model_version=model.version if model is not None else None)
 
 
-def _severity(best: _Score, clauses: list[Clause], rules: RuleSet) -> tuple[Severity, list[str]]:
-    category = best.rules.category
-    severity = _higher(best.rules.base_severity, best.at_least) or best.rules.base_severity
-    evidence: list[str] = []
-    fired: set[str] = set()
-    for modifier in rules.modifiers:
-        hit = _first(modifier.phrases, clauses, rules)
-        also = _first(modifier.with_, clauses, rules) if modifier.with_ else ""
-        if hit is None or also is None:
-            continue
-        if also:
-            hit = f"{hit}+{also}"
-        fired.add(modifier.name)
-        if modifier.at_least and (not modifier.categories or category in modifier.categories):
-            evidence.append(f"modifier {modifier.name}:{hit}>={modifier.at_least}")
-            severity = _higher(severity, modifier.at_least) or severity
+def collect(rules: RuleSet, found: Mapping[int, bool]) -> RuleEvidence:
+    """Add up what the phrases found: category scores, severity floors, modifiers, denial."""
+    scores = dict.fromkeys(rules.categories, 0.0)
+    lines: dict[Category, list[str]] = {c: [] for c in rules.categories}
+    at_least: dict[Category, Severity] = {}
+    required: dict[int, str] = {}
+    withs: dict[int, str] = {}
+    denial = 0.0
+    denials: list[str] = []
+    negated: list[str] = []
+    phrases, effects = rules.matcher.phrases, rules.effects
+    for index in sorted(found):
+        effect = effects[index]
+        if not found[index]:
+            if not isinstance(effect, DenialPhrase):
+                negated.append(f"negated:{phrases[index].text}")
+        elif isinstance(effect, CategoryPhrase):
+            scores[effect.category] += effect.weight
+            lines[effect.category].append(effect.line)
+            if effect.at_least is not None:
+                known = at_least.get(effect.category)
+                if known is None or effect.at_least.rank > known.rank:
+                    at_least[effect.category] = effect.at_least
+        elif isinstance(effect, ModifierPhrase):
+            (required if effect.required else withs).setdefault(effect.modifier, phrases[index].text)
         else:
-            evidence.append(f"modifier {modifier.name}:{hit}")
-    for combination in rules.combinations:
-        applies = not combination.categories or category in combination.categories
-        if applies and len(combination.of & fired) >= combination.count:
-            evidence.append(f"combination {combination.name}>={combination.at_least}")
-            severity = _higher(severity, combination.at_least) or severity
-    return severity, evidence
+            denial += effect.weight
+            denials.append(effect.line)
+    modifiers = {}
+    for index, text in required.items():
+        if not rules.modifiers[index].needs_with:
+            modifiers[index] = text
+        elif index in withs:
+            modifiers[index] = f"{text}+{withs[index]}"
+    return RuleEvidence(scores, {c: tuple(v) for c, v in lines.items() if v}, at_least, modifiers, denial,
+                        tuple(denials), tuple(dict.fromkeys(negated)))
 
 
-def _first(phrases: tuple[Phrase, ...], clauses: list[Clause], rules: RuleSet) -> str | None:
-    return next((p.text for p in phrases if find(p, clauses, rules.negation).affirmed), None)
+def _best(scores: dict[Category, float], order: tuple[Category, ...]) -> Category:
+    """The highest score; on a tie the category listed first in the rule file."""
+    return max(order, key=lambda c: scores[c])
 
 
-def _negated_evidence(clauses: list[Clause], rules: RuleSet) -> list[str]:
-    """Phrases seen only after a negation ("tidak ada korban"), so a reviewer sees why they did not count."""
-    seen: dict[str, None] = {}
-    phrases = [p.phrase for c in rules.categories for p in c.phrases]
-    phrases += [p for m in rules.modifiers for p in m.phrases]
-    for phrase in phrases:
-        found = find(phrase, clauses, rules.negation)
-        if found.negated and not found.affirmed:
-            seen[f"negated:{phrase.text}"] = None
-    return list(seen)
+def _precedence(best: Category, scores: dict[Category, float], rules: RuleSet, evidence: list[str]) -> Category:
+    """The guidelines' decision rules that a higher total alone does not express, in order: state
+    resources used in a campaign, then who acts (an ASN, village official or soldier/police
+    officer acting for a candidate makes it their neutrality category, whatever the act)."""
+    for rule in rules.precedence:
+        if best not in rule.over:
+            continue
+        candidate = max(rule.categories, key=lambda c: scores[c])
+        if scores[candidate] >= rule.min_score:
+            evidence.append(f"precedence {rule.name}:{candidate} over {best}")
+            best = candidate
+    return best
 
 
-def _higher(a: Severity | None, b: Severity | None) -> Severity | None:
-    if a is None or b is None:
-        return a or b
-    return a if a.rank >= b.rank else b
+def _urgency(category: Category, severity: SeverityDecision, prediction: Prediction | None,
+             rules: RuleSet) -> SeverityDecision:
+    """The model may raise a severity the rules left below tinggi (never for 'other', never down)."""
+    if (prediction is None or category is Category.OTHER or severity.severity.escalates
+            or prediction.urgency < rules.decision.urgency_threshold):
+        return severity
+    line = f"model:urgent {prediction.urgency:.2f} [{', '.join(prediction.urgency_reasons)}]>=tinggi"
+    return SeverityDecision(Severity.TINGGI, min(severity.confidence, prediction.urgency), (*severity.evidence, line),
+                            raised_by_model=True)
 
 
-def _confidence(best: float, runner_up: float) -> float:
-    """Grows with the winner's evidence and its margin over the runner-up; 0 without evidence."""
-    if best <= 0:
+def _confidence(combined: dict[Category, float], best: Category) -> float:
+    """Grows with the winner's total and its margin over the runner-up; 0 without evidence."""
+    top = combined[best]
+    if top <= 0:
         return 0.0
-    return round(min(1.0, (best - runner_up / 2) / (best + 2.0)), 2)
+    runner_up = max((v for c, v in combined.items() if c is not best), default=0.0)
+    return round(max(0.0, min(1.0, (top - runner_up / 2) / (top + 2.0))), 2)
+
+
+def _review_reasons(best: Category, confidence: float, scores: dict[Category, float], rule_best: Category,
+                    prediction: Prediction | None, hint: Category | None, severity: SeverityDecision,
+                    rules: RuleSet) -> tuple[str, ...]:
+    reasons = []
+    if confidence < rules.decision.review_below:
+        reasons.append("low_confidence")
+    if (prediction is not None and scores[rule_best] >= rules.decision.min_score
+            and prediction.category is not rule_best):
+        reasons.append("rules_and_model_disagree")
+    if hint is not None and hint is not best:
+        reasons.append("agency_hint_differs")
+    if scores[best] < rules.decision.min_score:
+        reasons.append("no_rule_evidence")
+    if severity.raised_by_model:
+        reasons.append("severity_raised_by_model")
+    return tuple(reasons)

@@ -1,0 +1,52 @@
+"""Severity: the category's base level, raised (never lowered) by what the report says happened —
+weapons, injuries, fire, crowds, threats to election officials, a TPS, voting day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from desk_shared.taxonomy import Category, Severity
+from desk_triage.classifier.rules import RuleSet
+
+EXPLICIT_CONFIDENCE = 0.85
+"""Severity raised by named evidence (a weapon, an injury): the rule says why."""
+BASE_CONFIDENCE = 0.6
+"""Severity left at the category's usual level: nothing in the text raised it."""
+
+
+@dataclass(frozen=True)
+class SeverityDecision:
+    severity: Severity
+    confidence: float
+    evidence: tuple[str, ...]
+    raised_by_model: bool = False
+
+
+def higher(a: Severity, b: Severity | None) -> Severity:
+    return b if b is not None and b.rank > a.rank else a
+
+
+def decide_severity(category: Category, phrase_at_least: Severity | None, modifiers: dict[int, str],
+                    rules: RuleSet) -> SeverityDecision:
+    """`modifiers`: the index of every modifier that fired, with the phrase that fired it."""
+    base = rules.base_severity[category]
+    severity = higher(base, phrase_at_least)
+    evidence = [f"severity:{category} base {base}"]
+    if phrase_at_least is not None and phrase_at_least.rank > base.rank:
+        evidence.append(f"severity:phrase>={phrase_at_least}")
+    fired: set[str] = set()
+    for index, hit in sorted(modifiers.items()):
+        modifier = rules.modifiers[index]
+        fired.add(modifier.name)
+        if modifier.at_least is not None and modifier.applies_to(category):
+            evidence.append(f"modifier {modifier.name}:{hit}>={modifier.at_least}")
+            severity = higher(severity, modifier.at_least)
+        else:
+            evidence.append(f"modifier {modifier.name}:{hit}")
+    for combination in rules.combinations:
+        applies = category in combination.categories if combination.categories else category is not Category.OTHER
+        if applies and len(combination.of & fired) >= combination.count:
+            evidence.append(f"combination {combination.name}>={combination.at_least}")
+            severity = higher(severity, combination.at_least)
+    confidence = EXPLICIT_CONFIDENCE if severity.rank > base.rank else BASE_CONFIDENCE
+    return SeverityDecision(severity, confidence, tuple(evidence))
