@@ -34,8 +34,9 @@ def rate(work: Callable[[str], object], texts: Sequence[str], seconds: float) ->
 
 
 def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                 platform.processor() or "unknown cpu")
+    with open("/proc/cpuinfo") as cpuinfo:
+        model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+                     platform.processor() or "unknown cpu")
     return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, pinned to one core"
 
 

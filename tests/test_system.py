@@ -212,3 +212,52 @@ def test_agencies_submit_over_nats_request_reply(system: RunningSystem) -> None:
     bad = asyncio.run(ask(json.dumps({"kecamatan": "99.99.99", "text": ""}).encode()))
     assert bad["status"] == "rejected"
     assert {e["field"] for e in bad["errors"]} == {"kecamatan", "text"}
+
+
+KINDS: list[tuple[str, str, str, str | None]] = [
+    # (kecamatan, text, category, severity or None for "not escalated")
+    ("11.13.05", "Guru PNS di SD negeri mengajak wali murid memilih paslon nomor 2 saat rapat komite.",
+     "asn_neutrality", None),
+    ("32.05.01", "Kades sdh kumpulin warga di rmh nya, suruh pilih paslon 1, yg gak mau diancam gak dapat bantuan.",
+     "village_official_neutrality", None),
+    ("73.04.02", "Oknum anggota Polsek ikut membagikan stiker dan kalender paslon nomor urut 3 di pasar.",
+     "security_forces_neutrality", None),
+    ("17.04.01", "Mobil dinas berplat merah dipakai mengangkut massa kampanye paslon 2 ke lapangan kecamatan.",
+     "state_resource_misuse", None),
+    ("35.27.03", "serangan fajar td subuh, timses paslon 1 bagi amplop isi 100rb ke tiap rumah",
+     "money_politics", None),
+    ("52.03.04", "Beredar video editan di grup WA yang memfitnah calon bupati nomor 1 menerima suap.",
+     "slander_hoax_hate", None),
+    ("61.01.02", "Ketua KPPS TPS 4 didatangi dua orang membawa parang, diancam dibunuh kalau hasil tidak diubah.",
+     "intimidation", "kritis"),
+    ("13.01.05", "Pendukung paslon 2 mengeroyok warga di depan posko, korban luka di kepala dibawa ke puskesmas.",
+     "violence", "kritis"),
+    ("11.13.02", "Pendukung dua caleg adu mulut dan saling ejek di warung kopi, tidak ada kontak fisik.",
+     "social_friction", None),
+    ("32.05.02", "Timses caleg nomor 4 memasang baliho dan kampanye di masjid pada masa tenang.",
+     "campaign_violation", None),
+    ("35.27.01", "Surat suara di TPS 7 kurang 40 lembar dan dua kotak suara rusak, mohon dikirim sebelum besok.",
+     "logistics", None),
+    ("17.04.02", "Isu pembagian uang di desa kami sudah dicek Panwascam, ternyata tidak benar. Situasi aman.",
+     "other", None),
+]
+
+
+def test_reports_of_every_kind_are_classified_and_escalated_as_a_desk_officer_would(system: RunningSystem) -> None:
+    submitted = []
+    for kecamatan, text, category, severity in KINDS:
+        answer = httpx.post(f"{system.intake}/v1/reports", json={"kecamatan": kecamatan, "text": text})
+        assert answer.status_code == 202, answer.text
+        submitted.append((answer.json()["report_id"], category, severity))
+    for report_id, category, severity in submitted:
+        incident = wait_for(lambda report_id=report_id: system.incident_of(report_id), 20, what="the incident")
+        assert incident["category"] == category, incident
+        if severity is None:
+            assert incident["severity"] in ("rendah", "sedang") and incident["status"] == "triaged", incident
+        else:
+            assert incident["severity"] == severity, incident
+            wait_for(lambda report_id=report_id: system.incident_of(report_id)["status"] == "escalated", 20,
+                     what="the escalation")
+    detail = httpx.get(f"{system.projection}/v1/incidents/{incident['incident_id']}").json()
+    assert detail["rule_set_version"] and detail["model_version"] and detail["evidence"]
+    assert isinstance(detail["needs_review"], bool) and isinstance(detail["review_reasons"], list)

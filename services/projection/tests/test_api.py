@@ -149,3 +149,17 @@ def test_health_reports_position_and_lag(client: TestClient, log: list[Event]) -
 def test_openapi_document(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/incidents", "/v1/incidents/{incident_id}", "/v1/situation", "/health"} <= set(paths)
+
+
+def test_decisions_a_desk_officer_must_review_are_flagged_and_filterable(client: TestClient, log: list[Event]) -> None:
+    flagged = {str(e.payload.incident_id) for e in triaged(log) if e.payload.needs_review}
+    assert flagged and len(flagged) < REPORTS
+    body = client.get("/v1/incidents", params={"needs_review": "true", "limit": 500}).json()
+    assert {i["incident_id"] for i in body["items"]} == flagged and body["total"] == len(flagged)
+    assert all(i["needs_review"] for i in body["items"])
+    others = client.get("/v1/incidents", params={"needs_review": "false", "limit": 500}).json()
+    assert others["total"] == REPORTS - len(flagged) and not any(i["needs_review"] for i in others["items"])
+    one = triaged(log)[0].payload
+    detail = client.get(f"/v1/incidents/{one.incident_id}").json()
+    assert detail["review_reasons"] == list(one.review_reasons)
+    assert detail["model_version"] == one.model_version

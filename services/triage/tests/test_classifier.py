@@ -1,114 +1,122 @@
-"""The first rule set on Indonesian report sentences, SMS shorthand and negations included."""
+"""The shipped rule set on sentences written for these tests: negation, denial, the decision rules,
+severity modifiers, the agency hint, evidence and versions. (Accuracy is measured on the corpus.)"""
 
 from __future__ import annotations
 
 import pytest
 
 from desk_shared.taxonomy import Category, Severity
-from desk_triage.classifier import classify, default_rules
+from desk_triage.classifier import Classification, classify, default_model, default_rules
 
-C = Category
-S = Severity
-
-CASES: list[tuple[str, Category, set[Severity]]] = [
-    ("Massa sekitar dua ratus orang membawa parang mendatangi TPS 03 dan membakar kotak suara, "
-     "dua petugas KPPS luka-luka.", C.VIOLENCE, {S.KRITIS}),
-    ("Kepala desa Penampaan mengumpulkan perangkat desa dan meminta mereka mengajak warga memilih "
-     "paslon nomor 1.", C.VILLAGE_OFFICIAL_NEUTRALITY, {S.RENDAH, S.SEDANG}),
-    ("Kades sdh kumpulkan warga utk dukung paslon 2 di meunasah.", C.VILLAGE_OFFICIAL_NEUTRALITY,
-     {S.RENDAH, S.SEDANG}),
-    ("Seorang PNS dinas pendidikan ikut kampanye paslon 2 dan memakai atribut partai.", C.ASN_NEUTRALITY,
-     {S.RENDAH, S.SEDANG}),
-    ("Guru ASN mengajak wali murid memilih calon bupati nomor urut 2 saat rapat sekolah.", C.ASN_NEUTRALITY,
-     {S.RENDAH, S.SEDANG}),
-    ("Beredar hoaks dan fitnah tentang calon bupati di grup WA warga.", C.SLANDER_HOAX_HATE, {S.SEDANG}),
-    ("Akun facebook menyebarkan ujaran kebencian bernada SARA terhadap salah satu calon.", C.SLANDER_HOAX_HATE,
-     {S.TINGGI}),
-    ("Ada serangan fajar, timses bagi amplop ke warga jam 5 pagi.", C.MONEY_POLITICS, {S.SEDANG}),
-    ("Timses membagikan uang Rp100 ribu kpd warga agar memilih paslon 3.", C.MONEY_POLITICS, {S.SEDANG}),
-    ("Mobil dinas dipakai kampanye paslon 1 di Kecamatan Pining.", C.STATE_RESOURCE_MISUSE, {S.RENDAH}),
-    ("Bansos dari pemda dibagikan bersama stiker calon bupati.", C.STATE_RESOURCE_MISUSE, {S.RENDAH}),
-    ("Surat suara kurang 50 lembar di TPS 2, kotak suara rusak.", C.LOGISTICS, {S.SEDANG}),
-    ("Logistik pemilu ke desa terpencil terlambat karena jalan longsor.", C.LOGISTICS, {S.SEDANG}),
-    ("Saya diancam tidak dapat bantuan kalau tidak pilih paslon 2.", C.INTIMIDATION, {S.SEDANG}),
-    ("Petugas KPPS di TPS 5 diancam oleh orang tak dikenal.", C.INTIMIDATION, {S.TINGGI}),
-    ("ada org yg ngancam petugas kpps di tps 7 kalo ga menangkan paslon 1", C.INTIMIDATION, {S.TINGGI}),
-    ("Seorang pria membawa golok di sekitar TPS 2 sambil mengancam warga.", C.INTIMIDATION, {S.TINGGI}),
-    ("Pendukung kedua paslon adu mulut di depan posko, suasana tegang tapi tidak sampai terjadi kontak fisik.",
-     C.SOCIAL_FRICTION, {S.SEDANG}),
-    ("Tdk ada korban luka dlm kejadian itu, hanya cekcok antar simpatisan.", C.SOCIAL_FRICTION, {S.SEDANG}),
-    ("Ratusan org pendukung paslon 2 mengepung TPS 4 dan terjadi keributan.", C.SOCIAL_FRICTION, {S.KRITIS}),
-    ("tolooong ada bentrokkk antar pendukung di desa", C.VIOLENCE, {S.TINGGI}),
-    ("Satu orang meninggal dunia setelah dibacok usai debat pendukung.", C.VIOLENCE, {S.KRITIS}),
-    ("Kotak suara dirampas sekelompok orang di TPS 1.", C.VIOLENCE, {S.KRITIS}),
-    ("Oknum TNI terlihat mengarahkan warga memilih paslon 1.", C.SECURITY_FORCES_NEUTRALITY, {S.SEDANG}),
-    ("Tim paslon pasang baliho baru di masa tenang.", C.CAMPAIGN_VIOLATION, {S.RENDAH}),
-    ("Situasi aman, tidak ada kejadian menonjol.", C.OTHER, {S.RENDAH}),
-    ("Nihil. Aman terkendali.", C.OTHER, {S.RENDAH}),
-    ("Tidak ada bentrok, tidak ada korban.", C.OTHER, {S.RENDAH}),
-    ("Ratusan orang antre di TPS 3, situasi kondusif.", C.OTHER, {S.RENDAH}),
-    ("", C.OTHER, {S.RENDAH}),
-]
+C, S = Category, Severity
 
 
-@pytest.mark.parametrize(("text", "category", "severities"), CASES, ids=[c[0][:40] for c in CASES])
-def test_category_and_severity(text: str, category: Category, severities: set[Severity]) -> None:
-    result = classify(text)
-    assert (result.category, result.severity in severities) == (category, True), result.evidence
-    assert 0.0 <= result.confidence <= 1.0
+def rules_only(text: str, hint: Category | None = None) -> Classification:
+    return classify(text, hint, default_rules())
 
 
-def test_the_worked_example_records_why() -> None:
-    result = classify("Massa sekitar dua ratus orang membawa parang mendatangi TPS 03 dan membakar kotak suara, "
-                      "dua petugas KPPS luka-luka.")
+def test_the_worked_example_is_critical_violence_and_says_why() -> None:
+    result = rules_only("Massa sekitar dua ratus orang membawa parang mendatangi TPS 03 dan membakar kotak suara, "
+                        "dua petugas KPPS luka-luka.")
+    assert (result.category, result.severity) == (C.VIOLENCE, S.KRITIS)
     joined = " ".join(result.evidence)
-    for fired in ("parang", "*bakar*", "modifier crowd", "modifier tps_named", "ballot_boxes_seized_or_burnt"):
+    for fired in ("modifier weapon", "modifier injury", "modifier fire", "ballots_lost_or_destroyed"):
         assert fired in joined
     assert result.confidence >= 0.5
 
 
-def test_negated_phrases_do_not_count_and_are_shown() -> None:
-    result = classify("Tidak ada bentrok, tidak ada korban.")
-    assert result.severity is Severity.RENDAH
-    assert "negated:bentrok*" in result.evidence
-    assert "negated:korban" in result.evidence
+def test_negated_injuries_do_not_make_a_quarrel_critical() -> None:
+    result = rules_only("Tidak ada korban luka, hanya adu mulut antar simpatisan di pasar.")
+    assert result.category is C.SOCIAL_FRICTION
+    assert not result.severity.escalates
+    assert any(e.startswith("negated:") and "luka" in e for e in result.evidence)
 
 
-def test_negation_window_is_two_words() -> None:
-    near = classify("Warga bukan dipukul.")
-    far = classify("Tidak benar kabar bahwa warga itu dipukul.")
-    assert near.category is Category.OTHER
-    assert far.category is Category.VIOLENCE
+def test_negation_reaches_past_transparent_words_only_within_its_clause() -> None:
+    calm = rules_only("Pendukung kedua paslon berdebat, tetapi tidak sampai terjadi kontak fisik.")
+    assert not calm.severity.escalates
+    reached = rules_only("Tidak ada yang lari. Dua warga luka dibacok pendukung paslon lawan.")
+    assert (reached.category, reached.severity) == (C.VIOLENCE, S.KRITIS)
 
 
-def test_negation_stops_at_the_end_of_a_clause() -> None:
-    assert classify("Tidak. Dipukul di depan TPS.").category is Category.VIOLENCE
+def test_a_rumour_checked_and_denied_is_other() -> None:
+    result = rules_only("Beredar isu pembagian amplop di Desa Penampaan. Setelah dicek bersama Panwascam, "
+                        "ternyata tidak benar. Situasi aman.")
+    assert (result.category, result.severity) == (C.OTHER, S.RENDAH)
+    assert any(e.startswith("denial") for e in result.evidence)
 
 
-def test_no_evidence_means_zero_confidence() -> None:
-    assert classify("Mohon info.").confidence == 0.0
+def test_a_reporter_calling_a_spread_claim_false_is_slander_not_denial() -> None:
+    result = rules_only("Beredar video editan yang menuduh paslon 2 menerima suap, padahal itu tidak benar. "
+                        "Mohon penyebarnya ditindak.")
+    assert result.category is C.SLANDER_HOAX_HATE
 
 
-def test_hint_alone_is_a_weak_signal() -> None:
-    result = classify("Mohon ditindaklanjuti, laporan terlampir.", Category.MONEY_POLITICS)
-    assert result.category is Category.MONEY_POLITICS
-    assert result.confidence < 0.5
-    assert "money_politics+1.5:agency hint" in result.evidence
+def test_state_resources_come_before_who_acts() -> None:
+    result = rules_only("Kepala desa membagikan BLT dana desa sambil meminta warga memilih paslon nomor 1.")
+    assert result.category is C.STATE_RESOURCE_MISUSE
 
 
-def test_hint_does_not_override_the_text() -> None:
-    text = "Massa membakar kotak suara di TPS 03, dua petugas KPPS luka-luka."
-    assert classify(text, Category.LOGISTICS).category is Category.VIOLENCE
-    assert classify("Situasi aman, tidak ada kejadian.", Category.VIOLENCE).category is Category.OTHER
+def test_who_acts_decides_the_neutrality_category() -> None:
+    village = rules_only("Kepala desa Bacang membagikan amplop berisi uang untuk paslon 2 dari rumah ke rumah.")
+    assert village.category is C.VILLAGE_OFFICIAL_NEUTRALITY
+    assert any(e.startswith("precedence who_acts") for e in village.evidence)
+    police = rules_only("Oknum polisi mengancam warga agar memilih paslon nomor 3.")
+    assert police.category is C.SECURITY_FORCES_NEUTRALITY
 
 
-def test_hint_tips_a_close_call() -> None:
-    text = "Kepala dinas hadir di acara kampanye dengan mobil dinas."
-    assert classify(text).category is Category.STATE_RESOURCE_MISUSE
-    assert classify(text, Category.ASN_NEUTRALITY).category is Category.ASN_NEUTRALITY
+def test_officials_who_only_report_or_relatives_of_officials_are_not_the_actors() -> None:
+    assert rules_only("Istri kepala desa membagikan amplop dan sembako dari caleg nomor 5 ke ibu-ibu "
+                      "pengajian.").category is C.MONEY_POLITICS
+    reported = rules_only("Babinsa dan Bhabinkamtibmas telah berkoordinasi mengamankan lokasi. Tim sukses paslon 1 "
+                          "membagikan amplop berisi uang kepada warga.")
+    assert reported.category is C.MONEY_POLITICS
+
+
+@pytest.mark.parametrize(("text", "category", "severity"), [
+    ("Seorang pria mengacungkan golok di depan TPS 2 sambil menyuruh pemilih memilih paslon 1.",
+     C.INTIMIDATION, S.KRITIS),
+    ("Posko pemenangan paslon 1 dibakar orang tak dikenal tadi malam.", C.VIOLENCE, S.KRITIS),
+    ("Ketua KPPS TPS 4 diancam akan dibunuh jika hasil penghitungan tidak diubah.", C.INTIMIDATION, S.KRITIS),
+    ("Warga pendukung paslon 3 diancam akan dipukuli kalau datang ke kampanye besok.", C.INTIMIDATION, S.TINGGI),
+    ("Dua kelompok pendukung saling dorong di depan posko, tidak ada yang terluka.", C.VIOLENCE, S.TINGGI),
+    ("Sampai pukul 09.00 TPS 5 belum bisa dibuka karena surat suara belum datang, pemilih sudah antre.",
+     C.LOGISTICS, S.TINGGI),
+])
+def test_severity_modifiers_raise_the_level(text: str, category: Category, severity: Severity) -> None:
+    result = rules_only(text)
+    assert (result.category, result.severity) == (category, severity), result.evidence
+
+
+def test_modifiers_only_raise_and_never_touch_other() -> None:
+    assert rules_only("Tinta di TPS 1 kurang, sudah diganti PPS.").severity in (S.RENDAH, S.SEDANG)
+    calm = rules_only("Situasi aman terkendali, massa kampanye sudah bubar dengan tertib, nihil kejadian.")
+    assert (calm.category, calm.severity) == (C.OTHER, S.RENDAH)
+
+
+def test_the_agency_hint_is_one_signal_not_the_answer() -> None:
+    critical = "Massa membakar kotak suara di TPS 03, dua petugas KPPS luka-luka."
+    assert rules_only(critical, C.LOGISTICS).category is C.VIOLENCE
+    weak = rules_only("Mohon ditindaklanjuti, laporan terlampir.", C.MONEY_POLITICS)
+    assert weak.category is C.OTHER and "agency_hint_differs" in weak.review_reasons
+    close = "Kepala dinas hadir di acara kampanye dengan mobil dinas."
+    assert rules_only(close).category is C.STATE_RESOURCE_MISUSE
+    tipped = rules_only("Kepala dinas hadir di acara kampanye paslon 1.", C.ASN_NEUTRALITY)
+    assert tipped.category is C.ASN_NEUTRALITY
+    assert any(e.endswith("agency hint") for e in tipped.evidence)
+
+
+def test_no_evidence_means_other_flagged_for_review() -> None:
+    result = rules_only("Laporan terlampir.")
+    assert (result.category, result.needs_review) == (C.OTHER, True) and result.confidence < 0.2
+    assert "low_confidence" in result.review_reasons
 
 
 def test_deterministic_and_versioned() -> None:
-    text = "Ada serangan fajar, timses bagi amplop ke warga."
-    assert classify(text) == classify(text)
-    assert classify(text).rule_set_version == default_rules().version == "skeleton-1"
+    text = "Ada serangan fajar, timses bagi amplop ke warga jam 5 pagi."
+    model = default_model()
+    first, again = classify(text, None, default_rules(), model), classify(text, None, default_rules(), model)
+    assert first == again
+    assert first.rule_set_version == default_rules().version and first.rule_set_version.startswith("2026.")
+    assert model is not None and first.model_version == model.version
+    assert (first.category, first.severity) == (C.MONEY_POLITICS, S.SEDANG)

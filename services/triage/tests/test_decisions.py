@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from desk_shared.events import IncidentEscalated, ReportSubmitted, ReportSubmittedPayload, ReportTriaged, derived_id
 from desk_shared.regions import regions
 from desk_shared.taxonomy import Category, Severity
-from desk_triage.classifier import Classification, classify
+from desk_triage.classifier import Classification, classify, default_rules
 from desk_triage.decisions import summarise, triage_events
 from desk_triage.liaisons import kecamatan_liaisons
 
@@ -32,13 +32,14 @@ def test_liaisons_are_the_kecamatan_polsek_and_koramil() -> None:
 def test_a_critical_report_is_triaged_and_escalated_with_derived_ids() -> None:
     report = submitted("Massa membakar kotak suara di TPS 03, dua petugas KPPS luka-luka.")
     liaisons = kecamatan_liaisons("11.13.01", regions())
-    triaged, escalated = triage_events(report, classify(report.payload.text), liaisons, "triage", NOW)
+    triaged, escalated = triage_events(report, classify(report.payload.text, None, default_rules()), liaisons,
+                                       "triage", NOW)
     incident_id = derived_id(report.payload.report_id, "incident")
     assert isinstance(triaged, ReportTriaged) and isinstance(escalated, IncidentEscalated)
     assert triaged.event_id == derived_id(report.event_id, "ReportTriaged")
     assert escalated.event_id == derived_id(report.event_id, "IncidentEscalated")
     assert triaged.payload.incident_id == escalated.payload.incident_id == incident_id
-    assert triaged.payload.automated and triaged.payload.rule_set_version == "skeleton-1"
+    assert triaged.payload.automated and triaged.payload.rule_set_version == default_rules().version
     assert escalated.payload.severity is Severity.KRITIS and escalated.payload.liaisons == liaisons
     assert escalated.payload.village_code == "11.13.01.2002"
     assert {e.causation_id for e in (triaged, escalated)} == {report.event_id}
@@ -47,15 +48,18 @@ def test_a_critical_report_is_triaged_and_escalated_with_derived_ids() -> None:
 
 def test_a_low_report_is_only_triaged() -> None:
     report = submitted("Situasi aman.")
-    low = Classification(Category.OTHER, Severity.SEDANG, 0.4, (), "t-1")
+    low = Classification(Category.OTHER, Severity.SEDANG, 0.4, 0.6, True, ("low_confidence",), (), "t-1", "m-1")
     [triaged] = triage_events(report, low, (), "triage", NOW)
-    assert isinstance(triaged, ReportTriaged) and triaged.payload.rule_set_version == "t-1"
+    assert isinstance(triaged, ReportTriaged)
+    p = triaged.payload
+    assert (p.rule_set_version, p.model_version, p.needs_review, p.review_reasons, p.severity_confidence) == (
+        "t-1", "m-1", True, ("low_confidence",), 0.6)
 
 
 def test_the_same_report_gives_the_same_events() -> None:
     report = submitted("Petugas KPPS diancam orang tak dikenal di TPS 5.")
-    first = triage_events(report, classify(report.payload.text), (), "triage", NOW)
-    again = triage_events(report, classify(report.payload.text), (), "triage", NOW)
+    first = triage_events(report, classify(report.payload.text, None, default_rules()), (), "triage", NOW)
+    again = triage_events(report, classify(report.payload.text, None, default_rules()), (), "triage", NOW)
     assert [e.to_json() for e in first] == [e.to_json() for e in again]
 
 

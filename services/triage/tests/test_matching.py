@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from desk_triage.classifier.matching import Matcher, Negation
-from desk_triage.classifier.phrases import parse_phrase
 from desk_triage.classifier.normalise import Normaliser
+from desk_triage.classifier.phrases import parse_phrase
 from desk_triage.classifier.stemming import RootFinder
 
 NORMALISER = Normaliser({"kades": ("kepala", "desa"), "gak": ("tidak",)})

@@ -61,7 +61,9 @@ def report_triaged(submitted: ReportSubmitted, n: int, category: Category | None
     return ReportTriaged.caused_by(submitted, "triage", ReportTriagedPayload(
         report_id=p.report_id, incident_id=derived_id(p.report_id, "incident"), kecamatan_code=p.kecamatan_code,
         category=category or TEXTS[n % len(TEXTS)][0], severity=severity or SEVERITIES[n % len(SEVERITIES)],
-        confidence=round(0.5 + (n % 5) / 10, 2), automated=automated, rule_set_version="rules-2024.11",
+        confidence=round(0.5 + (n % 5) / 10, 2), automated=automated, needs_review=n % 3 == 0,
+        review_reasons=("low_confidence",) if n % 3 == 0 else (), rule_set_version="rules-2024.11",
+        model_version="lr-sample" if n % 2 else None,
         evidence=("kata kunci: amplop",) if n % 2 else ()), now=submitted.occurred_at + timedelta(seconds=1))
 
 

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     classifier_options(evaluate_cmd)
     evaluate_cmd.add_argument("--corpus", type=Path, help="the corpus folder (default services/triage/corpus)")
     evaluate_cmd.add_argument("--check", action="store_true", help="exit 1 unless the test part meets the goals")
+    evaluate_cmd.add_argument("--no-cross-validation", action="store_true",
+                              help="skip the development part's cross-validation (it trains the model five times)")
 
     build_cmd = commands.add_parser("build-model", help="train the model on the corpus's development part")
     build_cmd.add_argument("--rules", type=Path, help="a rules.toml to use instead of the packaged one")
@@ -57,6 +59,14 @@ def _model(args: argparse.Namespace) -> LinearModel | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (OSError, ValueError) as exc:  # an unreadable or invalid rules, model or corpus file
+        print(f"desk-triage {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command in (None, "serve"):
         from desk_triage.service import run
 
@@ -70,22 +80,18 @@ def main(argv: list[str] | None = None) -> int:
                          ensure_ascii=False, indent=2, default=str))
         return 0
     try:
-        from desk_triage.quality.corpus import CorpusError, corpus_dir
+        from desk_triage.quality.corpus import corpus_dir
     except ImportError as exc:  # scikit-learn is only in the development environment
         print(f"desk-triage {args.command} needs the development environment ({exc.name} missing)", file=sys.stderr)
         return 2
     directory = args.corpus or corpus_dir()
-    try:
-        if args.command == "evaluate":
-            from desk_triage.quality.evaluate import report
+    if args.command == "evaluate":
+        from desk_triage.quality.evaluate import report
 
-            text, met = report(directory, _rules(args), _model(args))
-            print(text, end="")
-            return 1 if args.check and not met else 0
-        return _build(args, directory)
-    except CorpusError as exc:
-        print(f"desk-triage {args.command}: {exc}", file=sys.stderr)
-        return 2
+        text, met = report(directory, _rules(args), _model(args), cross_validate=not args.no_cross_validation)
+        print(text, end="")
+        return 1 if args.check and not met else 0
+    return _build(args, directory)
 
 
 def _build(args: argparse.Namespace, directory: Path) -> int:

@@ -4,6 +4,7 @@ same text, hint, rule set and model always give the same Classification."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,6 +12,9 @@ from desk_shared.taxonomy import Category, Severity
 from desk_triage.classifier.model import LinearModel, Prediction
 from desk_triage.classifier.rules import CategoryPhrase, DenialPhrase, ModifierPhrase, RuleSet
 from desk_triage.classifier.severity import SeverityDecision, decide_severity
+
+DISAGREEMENT = 0.5
+"""A model this sure of another category than the one decided makes the decision worth a look."""
 
 
 @dataclass(frozen=True)
@@ -152,27 +156,30 @@ def _urgency(category: Category, severity: SeverityDecision, prediction: Predict
 
 
 def _confidence(combined: dict[Category, float], best: Category) -> float:
-    """Grows with the winner's total and its margin over the runner-up; 0 without evidence."""
+    """The winner's share of a softmax over all categories' totals (temperature 2): near 1 for
+    clear evidence for one category, low when evidence is thin or split."""
     top = combined[best]
-    if top <= 0:
-        return 0.0
-    runner_up = max((v for c, v in combined.items() if c is not best), default=0.0)
-    return round(max(0.0, min(1.0, (top - runner_up / 2) / (top + 2.0))), 2)
+    total = sum(math.exp((v - top) / 2) for v in combined.values())
+    return round(1 / total, 2)
 
 
 def _review_reasons(best: Category, confidence: float, scores: dict[Category, float], rule_best: Category,
                     prediction: Prediction | None, hint: Category | None, severity: SeverityDecision,
                     rules: RuleSet) -> tuple[str, ...]:
+    """Why a desk officer must look at this decision (none: the machine's call can stand for now)."""
+    decision = rules.decision
     reasons = []
-    if confidence < rules.decision.review_below:
+    if confidence < decision.review_below:
         reasons.append("low_confidence")
-    if (prediction is not None and scores[rule_best] >= rules.decision.min_score
-            and prediction.category is not rule_best):
+    if scores[best] < decision.min_score:
+        reasons.append("no_rule_evidence")
+    elif best is not rule_best and best is not _precedence(rule_best, scores, rules, []):
+        reasons.append("model_overruled_rules")
+    elif (prediction is not None and prediction.category is not best
+          and prediction.category_probabilities[prediction.category] >= DISAGREEMENT):
         reasons.append("rules_and_model_disagree")
     if hint is not None and hint is not best:
         reasons.append("agency_hint_differs")
-    if scores[best] < rules.decision.min_score:
-        reasons.append("no_rule_evidence")
     if severity.raised_by_model:
         reasons.append("severity_raised_by_model")
     return tuple(reasons)

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from desk_shared.taxonomy import Category, Severity
 from desk_triage.classifier.matching import Matcher, Negation
-from desk_triage.classifier.phrases import Phrase, parse_phrase
 from desk_triage.classifier.normalise import Normaliser
+from desk_triage.classifier.phrases import Phrase, parse_phrase
 from desk_triage.classifier.stemming import RootFinder
 
 
@@ -203,7 +203,8 @@ class RuleSet:
 
         for category in spec.category:
             for p in category.phrases:
-                add(p.phrase, CategoryPhrase(category.code, p.weight, p.at_least, f"{category.code}{p.weight:+g}:{p.phrase}"))
+                line = f"{category.code}{p.weight:+g}:{p.phrase}"
+                add(p.phrase, CategoryPhrase(category.code, p.weight, p.at_least, line))
         for index, modifier in enumerate(spec.modifier):
             for text in modifier.phrases:
                 add(text, ModifierPhrase(index, required=True))
