@@ -81,13 +81,12 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     try:
         from desk_triage.quality.corpus import corpus_dir
+        from desk_triage.quality.evaluate import report
     except ImportError as exc:  # scikit-learn is only in the development environment
         print(f"desk-triage {args.command} needs the development environment ({exc.name} missing)", file=sys.stderr)
         return 2
     directory = args.corpus or corpus_dir()
     if args.command == "evaluate":
-        from desk_triage.quality.evaluate import report
-
         text, met = report(directory, _rules(args), _model(args), cross_validate=not args.no_cross_validation)
         print(text, end="")
         return 1 if args.check and not met else 0

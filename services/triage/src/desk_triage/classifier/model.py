@@ -12,6 +12,7 @@ the few dozen features a report has."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -99,19 +100,18 @@ class LinearModel:
 
     def predict(self, words: Words, explain: int = 3) -> Prediction:
         rows = self._rows
-        found = [rows[f] for f in set(words) if f in rows]
-        found.sort()  # row order is name order: sums and ties do not depend on set iteration order
+        found = sorted(map(rows.__getitem__, rows.keys() & words))  # row order is name order: order-free sums
         weights = self._matrix[found]
-        logits = self._intercepts + weights.sum(axis=0)
+        logits = (self._intercepts + weights.sum(axis=0)).tolist()
         n = len(self._categories)
         category, urgency = _softmax(logits[:n]), _softmax(logits[n:])
-        best = int(category.argmax())
+        best = category.index(max(category))
         urgent = self._urgent
         return Prediction(
             category=self._categories[best],
-            category_probabilities=dict(zip(self._categories, category.tolist(), strict=True)),
+            category_probabilities=dict(zip(self._categories, category, strict=True)),
             category_reasons=self._strongest(weights[:, best], found, explain),
-            urgency=float(urgency[urgent]),
+            urgency=urgency[urgent],
             urgency_reasons=self._strongest(weights[:, n + urgent], found, explain) if urgency[urgent] >= 0.5 else ())
 
     def _strongest(self, column: np.ndarray, found: list[int], n: int) -> tuple[str, ...]:
@@ -127,9 +127,11 @@ class LinearModel:
         return cls(raw["version"], LinearHead.from_json(raw["category"]), LinearHead.from_json(raw["urgency"]))
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    exps = np.exp(logits - logits.max())
-    return exps / exps.sum()
+def _softmax(logits: list[float]) -> list[float]:
+    top = max(logits)
+    exps = [math.exp(v - top) for v in logits]
+    total = sum(exps)
+    return [e / total for e in exps]
 
 
 def dump_model(version: str, category: LinearHead, urgency: LinearHead, built_from: dict[str, object]) -> bytes:
