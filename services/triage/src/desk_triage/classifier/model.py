@@ -1,13 +1,13 @@
-"""The statistical model: two linear classifiers over a report's normalised words,
-trained on the corpus's development part by `desk-triage build-model` (scikit-learn, at build time
-only) and scored here in plain Python from their JSON file — no numpy at run time.
+"""The statistical model: two linear classifiers over a report's normalised words, trained on the
+corpus's development part by `desk-triage build-model` (scikit-learn, at build time only) and
+scored here from their JSON file with one numpy gather and sum (no scikit-learn at run time).
 
 - `category`: a probability for each of the twelve categories, added to the rules' evidence;
 - `urgency`: the probability that a report is tinggi or kritis, which may raise a severity the
   rules left lower (a missed kritis is the worst error this system can make).
 
-The file keeps, for each feature, only its non-negligible weights; scoring adds up the weights of
-the few dozen features a report has."""
+The file keeps, for each feature, only its non-negligible weights; scoring adds up the rows of the
+few dozen words a report has."""
 
 from __future__ import annotations
 
