@@ -1,3 +1,3 @@
-"""Every test in the repository gets the real-server fixtures of desk_pemilu.testing."""
+"""Every test in the repository gets the real-server fixtures of desk_testing.fixtures."""
 
-pytest_plugins = ["desk_pemilu.testing"]
+pytest_plugins = ["desk_testing.fixtures"]

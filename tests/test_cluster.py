@@ -17,8 +17,8 @@ import pytest
 
 from desk_pemilu.embedded_nats import ClusterRoute, EmbeddedNats, free_port
 from desk_pemilu.processes import ServiceProcess, service_command
-from desk_pemilu.testing import read_stream, wait_for
-from desk_shared.settings import BusSettings
+from desk_shared.runtime.settings import BusSettings
+from desk_testing.fixtures import read_stream, wait_for
 
 pytestmark = pytest.mark.system
 

@@ -9,7 +9,7 @@ import pytest
 
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_pemilu.processes import ServiceProcess, service_command
-from desk_pemilu.testing import wait_for
+from desk_testing.fixtures import wait_for
 
 pytestmark = pytest.mark.system
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from desk_pemilu.embedded_nats import free_port
-from desk_pemilu.testing import wait_for
+from desk_testing.fixtures import wait_for
 
 pytestmark = pytest.mark.system
 

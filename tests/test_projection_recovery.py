@@ -18,13 +18,12 @@ from sqlalchemy.engine import Engine
 
 from desk_pemilu.embedded_nats import free_port
 from desk_pemilu.processes import ServiceProcess, service_command
-from desk_pemilu.testing import assert_projected_exactly, assert_rebuild_matches, row_count
-from desk_projection import samples
 from desk_projection.tables import checkpoints, incidents, reports, timeline
-from desk_shared import subjects
-from desk_shared.bus import connect
-from desk_shared.events import Event
-from desk_shared.settings import BusSettings
+from desk_shared.contracts.events import Event, ReportSubmitted
+from desk_shared.runtime.bus import connect
+from desk_shared.runtime.settings import BusSettings
+from desk_testing import samples
+from desk_testing.fixtures import assert_projected_exactly, assert_rebuild_matches, row_count
 
 pytestmark = pytest.mark.system
 
@@ -131,7 +130,7 @@ def test_a_poison_message_is_dead_lettered_and_passed(bus: BusSettings, database
     assert letter.headers is not None
     assert letter.headers["Desk-Consumer"] == "projection"
     assert letter.headers["Desk-Source"] == f"{bus.stream_name}:21"
-    assert letter.headers["Desk-Source-Subject"] == subjects.REPORT_SUBMITTED
+    assert letter.headers["Desk-Source-Subject"] == ReportSubmitted.subject
     assert "not JSON" in letter.headers["Desk-Dead-Letter-Reason"]
     assert "dead-lettered" in projection.output()
 

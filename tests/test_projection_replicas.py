@@ -25,10 +25,11 @@ from sqlalchemy.engine import Engine
 
 from desk_pemilu.embedded_nats import free_port
 from desk_pemilu.processes import ServiceProcess, service_command
-from desk_pemilu.testing import assert_projected_exactly, assert_rebuild_matches, bus_env, row_count, wait_for
-from desk_projection import queries, samples
+from desk_projection import queries
 from desk_projection.tables import timeline
-from desk_shared.settings import BusSettings
+from desk_shared.runtime.settings import BusSettings
+from desk_testing import samples
+from desk_testing.fixtures import assert_projected_exactly, assert_rebuild_matches, bus_env, row_count, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -36,7 +37,7 @@ REPORTS_AT_START = 600  # published as one burst while both replicas wait at pos
 REPORTS_DURING_RUN = 400  # published in small waves while they work
 WAVES = 8
 BATCH_SIZE = 50
-CONFLICT = "checkpoint conflict"
+CONFLICT = "position conflict"
 STARTERS = 4  # processes starting up together on one fresh database
 
 # A replica's start-up (schema migration, checkpoint row) on a signal, so several run it at the same instant.

@@ -24,9 +24,9 @@ import pytest
 from desk_pemilu.embedded_nats import free_port
 from desk_pemilu.inbox import Inbox
 from desk_pemilu.processes import ServiceProcess, service_processes, stop_all
-from desk_pemilu.testing import bus_env, fresh_bus, read_stream, wait_for
-from desk_shared import subjects
-from desk_shared.settings import BusSettings
+from desk_shared.contracts import subjects
+from desk_shared.runtime.settings import BusSettings
+from desk_testing.fixtures import bus_env, fresh_bus, read_stream, wait_for
 
 pytestmark = pytest.mark.system
 

@@ -1,4 +1,4 @@
-"""The streams, the publisher and the durable consumer against a real nats-server."""
+"""The streams and the publisher against a real nats-server."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import asyncio
 import logging
 
 import pytest
-from nats.aio.msg import Msg
 from nats.js.api import StorageType
 from nats.js.errors import APIError
 
-from desk_pemilu.testing import read_stream_async
-from desk_shared.bus import DeadLetters, EventPublisher, PublishFailed, connect
-from desk_shared.consuming import ConsumerSpec, DurableConsumer, Poison
-from desk_shared.settings import BusSettings
-from desk_shared.streams import ensure_streams
+from desk_shared.runtime.bus import connect
+from desk_shared.runtime.publisher import EventPublisher, PublishFailed
+from desk_shared.runtime.settings import BusSettings
+from desk_shared.runtime.streams import ensure_streams
+from desk_testing import samples
+from desk_testing.fixtures import read_stream_async
 
 
 async def test_streams_are_created_once_as_an_append_only_audit_log(bus: BusSettings,
@@ -22,7 +22,7 @@ async def test_streams_are_created_once_as_an_append_only_audit_log(bus: BusSett
     nc = await connect(bus, "test")
     js = nc.jetstream()
     await asyncio.gather(ensure_streams(js, bus), ensure_streams(js, bus))  # two services at once
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):
         await ensure_streams(js, bus)
     assert "verified" in caplog.text and "differs" not in caplog.text
     info = await js.stream_info(bus.stream_name)
@@ -50,90 +50,25 @@ async def test_a_stream_of_another_shape_is_reported_not_changed(bus: BusSetting
     await nc.close()
 
 
+async def test_a_batch_is_stored_in_order_and_a_repeated_batch_adds_nothing(bus: BusSettings) -> None:
+    nc = await connect(bus, "test")
+    js = nc.jetstream()
+    await ensure_streams(js, bus)
+    publisher = EventPublisher(js, bus)
+    events = samples.sample_log(40)
+    acks = await publisher.publish_all(events)
+    assert [a.seq for a in acks] == list(range(1, len(events) + 1))
+    again = await publisher.publish_all(events)
+    assert all(a.duplicate for a in again) and [a.seq for a in again] == [a.seq for a in acks]
+    stored = await read_stream_async(bus, bus.stream_name)
+    assert [data for _, _, data in stored] == [e.to_json() for e in events]
+    assert [subject for _, subject, _ in stored] == [e.subject for e in events]
+    await nc.close()
+
+
 async def test_publish_gives_up_with_publish_failed_when_no_stream_answers(bus: BusSettings) -> None:
     nc = await connect(bus, "test")
     publisher = EventPublisher(nc.jetstream(), bus.model_copy(update={"publish_retry_seconds": 0.5}))
     with pytest.raises(PublishFailed):
         await publisher.publish_raw("desk.nowhere", b"x", "id-1")
     await nc.close()
-
-
-async def run_consumer(bus: BusSettings, handler, inputs: list[bytes], until, spec: ConsumerSpec) -> None:
-    nc = await connect(bus, "test")
-    js = nc.jetstream()
-    publisher = EventPublisher(js, bus)
-    consumer = DurableConsumer(js, bus, spec, DeadLetters(publisher, bus, spec.name))
-    await consumer.ensure()
-    for i, data in enumerate(inputs):
-        await publisher.publish_raw("desk.event.report.submitted", data, f"in-{i}")
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(handler, stop))
-    try:
-        for _ in range(200):
-            if until():
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 5)
-        await nc.close()
-
-
-SPEC = ConsumerSpec("test", "desk.event.report.submitted", max_deliver=3, first_retry_delay=0.1, ack_wait_seconds=5)
-
-
-async def test_failures_are_retried_with_backoff_then_dead_lettered(bus: BusSettings) -> None:
-    attempts: dict[bytes, int] = {}
-
-    async def handler(msg: Msg) -> None:
-        attempts[msg.data] = attempts.get(msg.data, 0) + 1
-        if msg.data == b"flaky" and attempts[msg.data] < 3:
-            raise RuntimeError("database down")
-        if msg.data == b"broken":
-            raise RuntimeError("always")
-        if msg.data == b"poison":
-            raise Poison("cannot decode")
-
-    def settled() -> bool:
-        return attempts.get(b"flaky") == 3 and attempts.get(b"broken") == 3 and b"poison" in attempts
-
-    await run_consumer(bus, handler, [b"flaky", b"broken", b"poison", b"fine"], settled, SPEC)
-    await asyncio.sleep(0.3)
-    assert attempts == {b"flaky": 3, b"broken": 3, b"poison": 1, b"fine": 1}
-    dead = await read_stream_async(bus, bus.dead_letter_stream_name)
-    assert sorted(data for _, _, data in dead) == [b"broken", b"poison"]
-    assert {subject for _, subject, _ in dead} == {"desk.deadletter.test"}
-
-
-async def test_a_vanished_consumer_is_recreated_and_consumption_goes_on(bus: BusSettings,
-                                                                        caplog: pytest.LogCaptureFixture) -> None:
-    seen: list[bytes] = []
-    nc = await connect(bus, "admin")
-    js = nc.jetstream()
-
-    async def handler(msg: Msg) -> None:
-        seen.append(msg.data)
-        if msg.data == b"first":
-            await js.delete_consumer(bus.stream_name, SPEC.name)
-            await js.publish("desk.event.report.submitted", b"second", headers={"Nats-Msg-Id": "second"})
-
-    await run_consumer(bus, handler, [b"first"], lambda: b"second" in seen, SPEC)
-    await nc.close()
-    assert b"second" in seen
-    assert "was missing: created" in caplog.text
-
-
-async def test_a_parallel_consumer_handles_a_fetch_concurrently(bus: BusSettings) -> None:
-    running: list[int] = []
-    peak: list[int] = []
-
-    async def slow(msg: Msg) -> None:
-        running.append(1)
-        peak.append(len(running))
-        await asyncio.sleep(0.3)
-        running.pop()
-
-    spec = ConsumerSpec("parallel", "desk.event.report.submitted", batch=4, parallel=True)
-    await run_consumer(bus, slow, [b"a", b"b", b"c", b"d"], lambda: len(peak) == 4 and not running, spec)
-    assert len(peak) == 4
-    assert max(peak) > 1

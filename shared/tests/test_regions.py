@@ -1,4 +1,4 @@
-from desk_shared.regions import regions
+from desk_shared.contracts.regions import regions
 
 
 def test_lookup_of_real_codes() -> None:

@@ -4,7 +4,9 @@ With no `DESK_NATS_URL` it starts an embedded nats-server (JetStream, data in
 `.desk/nats`, fsync on every write); with no `DESK_PROJECTION_DATABASE_URL` the read
 models go to `.desk/projection.db`; with no `DESK_NOTIFY_CONTACTS_FILE` every liaison's
 alerts go to a local alert inbox that prints them. The four services run as separate
-processes, a crashed one is restarted, and Ctrl-C stops everything."""
+processes; a crashed one is restarted (later and later while it keeps crashing, never taking
+the others down). Ctrl-C stops the services first (each lets its work in flight finish or
+leaves it unacked for later), then the alert inbox, then NATS."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from pathlib import Path
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port, port_is_free
 from desk_pemilu.processes import ServiceProcess, service_command, service_processes, stop_all
 
-MAX_RESTARTS_PER_MINUTE = 5
+RESTART_DELAY_CAP_SECONDS = 30.0
 
 
 def say(text: str) -> None:
@@ -64,7 +66,7 @@ def up(state_dir: Path) -> int:
     extra: list[ServiceProcess] = []
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
-    processes: list[ServiceProcess] = []
+    services: list[ServiceProcess] = []
     try:
         if not os.environ.get("DESK_NATS_URL"):
             nats = EmbeddedNats(state_dir / "nats", int(pick_port("DESK_EMBEDDED_NATS_PORT", 14222)))
@@ -80,8 +82,10 @@ def up(state_dir: Path) -> int:
             contacts.write_text("# Written by `desk up`: every liaison's alerts go to the local alert inbox.\n"
                                 f'[[contact]]\nmatch = "*"\nwebhook = "http://127.0.0.1:{inbox_port}/alerts"\n')
             env["DESK_NOTIFY_CONTACTS_FILE"] = str(contacts)
-            extra.append(ServiceProcess("inbox", service_command("desk_pemilu.inbox", "--port", inbox_port), {}))
-        processes = service_processes(env) + extra
+            extra.append(ServiceProcess("inbox", service_command("desk_pemilu.inbox", "--port", inbox_port), {},
+                                        own_group=True))  # Ctrl-C stops it after the services
+        services = service_processes(env)
+        processes = services + extra
         for p in processes:
             p.start()
         intake = f"http://127.0.0.1:{env['DESK_INTAKE_PORT']}"
@@ -97,7 +101,8 @@ def up(state_dir: Path) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_all(processes)
+        stop_all(services)  # first: no alert recorded as failed because its inbox was already gone
+        stop_all(extra)
         if nats:
             nats.stop()
         say("stopped")
@@ -125,22 +130,32 @@ def banner(intake: str, projection: str, env: dict[str, str], nats: EmbeddedNats
     print("\n".join(lines), flush=True)
 
 
+def restart_delay(recent_exits: int) -> float:
+    """No wait for the first few exits in a minute, then 1, 2, 4 ... seconds, at most 30."""
+    return 0.0 if recent_exits <= 3 else min(2.0 ** (recent_exits - 4), RESTART_DELAY_CAP_SECONDS)
+
+
 def supervise(processes: list[ServiceProcess]) -> None:
-    """Restart a service that died; give up if one keeps dying."""
-    restarts: dict[str, list[float]] = {p.name: [] for p in processes}
+    """Restart a service that died, backing off while it keeps dying; the others keep running."""
+    exits: dict[str, list[float]] = {p.name: [] for p in processes}
+    due: dict[str, float] = {}
     while True:
         time.sleep(0.5)
+        now = time.monotonic()
         for p in processes:
             if p.alive:
                 continue
-            now = time.monotonic()
-            recent = [t for t in restarts[p.name] if now - t < 60] + [now]
-            restarts[p.name] = recent
-            if len(recent) > MAX_RESTARTS_PER_MINUTE:
-                raise Stop(f"{p.name} keeps exiting")
+            if p.name in due:
+                if now >= due[p.name]:
+                    del due[p.name]
+                    p.start()
+                continue
+            exits[p.name] = [t for t in exits[p.name] if now - t < 60] + [now]
+            delay = restart_delay(len(exits[p.name]))
             code = p.process.returncode if p.process else None
-            say(f"{p.name} exited with code {code}; restarting")
-            p.start()
+            say(f"{p.name} exited with code {code}; restarting" + (f" in {delay:.0f} s (it keeps exiting)"
+                                                                  if delay else ""))
+            due[p.name] = now + delay
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -51,11 +51,14 @@ def stop_all(processes: list[ServiceProcess], timeout: float = 10.0) -> None:
 class ServiceProcess:
     """One service. Output goes to `log_path`, or to our stdout with a `[name]` prefix."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path | None = None) -> None:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path | None = None,
+                 own_group: bool = False) -> None:
         self.name = name
         self.argv = argv
         self.env = env
         self.log_path = log_path
+        self.own_group = own_group
+        """In a process group of its own, a terminal's Ctrl-C does not reach it: it is stopped when told."""
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
@@ -63,10 +66,12 @@ class ServiceProcess:
         if self.log_path:
             with open(self.log_path, "ab") as out:
                 self.process = subprocess.Popen(self.argv, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+                                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                                                process_group=0 if self.own_group else None)
         else:
             self.process = subprocess.Popen(self.argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+                                            stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                                            process_group=0 if self.own_group else None)
             assert self.process.stdout
             threading.Thread(target=_relay, args=(self.process.stdout, f"[{self.name}] "), daemon=True).start()
         return self

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from desk_intake.submission import Rejected, SubmitReport, accept, field_problems
-from desk_shared.events import decode_event, utc_now
+from desk_shared.contracts.events import decode_event, utc_now
 
 GOOD = {"kecamatan": "11.13.01", "text": "Kotak suara di TPS 02 rusak."}
 

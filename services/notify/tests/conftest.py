@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,8 @@ class Received:
 @dataclass
 class WebhookServer:
     script: dict[str, list[int]] = field(default_factory=dict)
+    delay: dict[str, float] = field(default_factory=dict)
+    """Seconds a path takes to answer."""
     received: list[Received] = field(default_factory=list)
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -49,6 +52,8 @@ def webhooks() -> Iterator[WebhookServer]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
+            if self.path in server.delay:
+                time.sleep(server.delay[self.path])
             status = server.answer(Received(self.path, dict(self.headers.items()), body))
             self.send_response(status)
             self.send_header("Content-Length", "0")

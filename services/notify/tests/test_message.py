@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from desk_notify.message import alert_body, alert_text
-from desk_shared.events import IncidentEscalatedPayload, Liaison
-from desk_shared.regions import regions
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.events import AlertRequestedPayload, IncidentEscalatedPayload, Liaison
+from desk_shared.contracts.regions import regions
+from desk_shared.contracts.taxonomy import Category, Severity
 
 POLSEK = Liaison(id="polsek:11.13.01", agency="polri", unit="Polsek Blangkejeren")
 
@@ -35,11 +35,13 @@ def test_text_has_the_summary_and_says_it_is_unverified() -> None:
 def test_body_carries_ids_liaison_and_the_structured_incident() -> None:
     payload = incident()
     alert_id = uuid.uuid4()
-    body = alert_body(alert_id, POLSEK, payload, regions())
+    body = alert_body(AlertRequestedPayload(alert_id=alert_id, incident_id=payload.incident_id, liaison=POLSEK,
+                                            message=alert_text(payload, regions()), incident=payload))
     assert set(body) == {"alert_id", "incident_id", "liaison", "message", "incident"}
     assert body["alert_id"] == str(alert_id) and body["incident_id"] == str(payload.incident_id)
     assert body["liaison"] == {"id": "polsek:11.13.01", "agency": "polri", "unit": "Polsek Blangkejeren"}
     assert body["incident"]["severity"] == "kritis" and body["incident"]["kecamatan_code"] == "11.13.01"
+    assert body["message"].startswith("KRITIS: Kekerasan dan kerusuhan di Desa Penampaan")
 
 
 def test_a_summary_without_a_full_stop_gets_one() -> None:

@@ -1,4 +1,5 @@
-"""Notify against a real nats-server and a local webhook: outcomes, no duplicates, dead letters."""
+"""Notify against a real nats-server and a local webhook: one alert per liaison, each delivered
+on its own with retries, one outcome each, no duplicates, dead letters."""
 
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from desk_notify.outcomes import alert_id, outcome_id
-from desk_notify.service import run
+from desk_notify.bootstrap import run
+from desk_notify.fanout import alert_id
 from desk_notify.settings import NotifySettings
-from desk_pemilu.testing import consumer_settled, read_subject
-from desk_shared import subjects
-from desk_shared.bus import EventPublisher
-from desk_shared.events import (
+from desk_shared.contracts import subjects
+from desk_shared.contracts.events import (
+    Actor,
     AlertDelivered,
     AlertFailed,
+    AlertRequested,
     Event,
     IncidentEscalated,
     IncidentEscalatedPayload,
@@ -28,8 +29,10 @@ from desk_shared.events import (
     decode_event,
     utc_now,
 )
-from desk_shared.settings import BusSettings
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.taxonomy import Category, Severity
+from desk_shared.runtime.publisher import EventPublisher
+from desk_shared.runtime.settings import BusSettings
+from desk_testing.fixtures import read_subject
 
 if TYPE_CHECKING:  # the fixture's type; conftest is not importable under --import-mode=importlib
     from conftest import WebhookServer
@@ -43,7 +46,7 @@ def escalation(*liaisons: Liaison) -> IncidentEscalated:
     now = utc_now()
     return IncidentEscalated(
         event_id=uuid.uuid4(), occurred_at=now, recorded_at=now, correlation_id=uuid.uuid4(),
-        causation_id=uuid.uuid4(), producer="triage", payload=IncidentEscalatedPayload(
+        causation_id=uuid.uuid4(), producer="triage", actor=Actor.service("triage"), payload=IncidentEscalatedPayload(
             incident_id=uuid.uuid4(), report_id=uuid.uuid4(), kecamatan_code="11.13.01",
             category=Category.VIOLENCE, severity=Severity.KRITIS,
             summary="Massa membakar kotak suara di TPS 03.", liaisons=liaisons))
@@ -55,7 +58,7 @@ async def notify(bus: BusSettings, nats_client: Client, webhooks: WebhookServer,
     contacts = tmp_path / "contacts.toml"
     contacts.write_text(f'[[contact]]\nmatch = "polsek:*"\nwebhook = "{webhooks.url("/polsek")}"\n\n'
                         f'[[contact]]\nmatch = "koramil:*"\nwebhook = "{webhooks.url("/koramil")}"\n')
-    settings = NotifySettings(contacts_file=contacts, first_retry_delay=0.01, max_retry_delay=0.05)
+    settings = NotifySettings(contacts_file=contacts, first_retry_delay=0.05, max_retry_delay=0.1, max_attempts=4)
     stop = asyncio.Event()
     task = asyncio.create_task(run(settings, bus, stop))
     yield settings
@@ -63,77 +66,114 @@ async def notify(bus: BusSettings, nats_client: Client, webhooks: WebhookServer,
     await asyncio.wait_for(task, 10)
 
 
-async def outcomes(js: JetStreamContext, bus: BusSettings) -> list[Event]:
+async def alert_events(js: JetStreamContext, bus: BusSettings) -> list[Event]:
     return [decode_event(m.data) for m in await read_subject(js, "desk.event.alert.*", bus.stream_name)]
 
 
+async def outcomes(js: JetStreamContext, bus: BusSettings, expected: int) -> dict[str, Event]:
+    """The alerts' outcomes by liaison, once `expected` of them are in the log (10 s at most)."""
+    async with asyncio.timeout(10):
+        while True:
+            found = {e.payload.liaison_id: e for e in await alert_events(js, bus)
+                     if isinstance(e, AlertDelivered | AlertFailed)}
+            if len(found) >= expected:
+                return found
+            await asyncio.sleep(0.1)
 
 
-async def test_each_liaison_gets_an_alert_and_one_outcome(bus: BusSettings, nats_client: Client,
-                                                          webhooks: WebhookServer, notify: NotifySettings) -> None:
+
+
+async def test_each_liaison_gets_its_own_alert_and_one_outcome(bus: BusSettings, nats_client: Client,
+                                                               webhooks: WebhookServer, notify: NotifySettings) -> None:
     js = nats_client.jetstream()
     webhooks.script["/polsek"] = [503, 500]  # the Polsek's endpoint recovers on the third attempt
     event = escalation(POLSEK, KORAMIL, NOBODY)
     await EventPublisher(js, bus).publish(event)
-    await consumer_settled(js, bus.stream_name, notify.consumer_name, 1)
 
-    found = {o.event_id: o for o in await outcomes(js, bus)}
-    assert set(found) == {outcome_id(event, lia.id) for lia in (POLSEK, KORAMIL, NOBODY)}
-    polsek, koramil, nobody = (found[outcome_id(event, lia.id)] for lia in (POLSEK, KORAMIL, NOBODY))
+    found = await outcomes(js, bus, 3)
+    requests = [e for e in await alert_events(js, bus) if isinstance(e, AlertRequested)]
+    assert sorted(r.payload.liaison.id for r in requests) == sorted(lia.id for lia in (POLSEK, KORAMIL, NOBODY))
+    assert {r.causation_id for r in requests} == {event.event_id}
+    assert {r.occurred_at for r in requests} == {event.occurred_at}  # derived: the time of its cause
+    by_liaison = {r.payload.liaison.id: r for r in requests}
+    polsek, koramil, nobody = (found[lia.id] for lia in (POLSEK, KORAMIL, NOBODY))
     assert isinstance(polsek, AlertDelivered) and (polsek.payload.attempts, polsek.payload.status_code) == (3, 200)
     assert isinstance(koramil, AlertDelivered) and koramil.payload.attempts == 1
     assert isinstance(nobody, AlertFailed) and nobody.payload.attempts == 0
     assert "no contact" in nobody.payload.reason
-    assert {o.causation_id for o in found.values()} == {event.event_id}
+    assert all(found[lia].causation_id == by_liaison[lia].event_id for lia in found)
 
     keys = {r.headers["Idempotency-Key"] for r in webhooks.on("/polsek")}
     assert keys == {str(alert_id(event, POLSEK.id))}
     [koramil_call] = webhooks.on("/koramil")
     assert koramil_call.body["alert_id"] == str(alert_id(event, KORAMIL.id))
     assert koramil_call.body["message"].startswith("KRITIS: Kekerasan dan kerusuhan di Kec. Blangkejeren")
+    assert koramil_call.body["incident"]["report_id"] == str(event.payload.report_id)
 
 
-async def test_a_failed_webhook_is_recorded(bus: BusSettings, nats_client: Client, webhooks: WebhookServer,
-                                           notify: NotifySettings) -> None:
+async def test_an_alert_fails_only_after_its_attempts_or_a_final_refusal(bus: BusSettings, nats_client: Client,
+                                                                        webhooks: WebhookServer,
+                                                                        notify: NotifySettings) -> None:
     js = nats_client.jetstream()
     webhooks.script["/koramil"] = [500] * 10
-    event = escalation(KORAMIL)
+    webhooks.script["/polsek"] = [404]
+    event = escalation(KORAMIL, POLSEK)
     await EventPublisher(js, bus).publish(event)
-    await consumer_settled(js, bus.stream_name, notify.consumer_name, 1)
 
-    [failed] = await outcomes(js, bus)
-    assert isinstance(failed, AlertFailed) and failed.event_id == outcome_id(event, KORAMIL.id)
-    assert failed.payload.attempts == notify.max_attempts and "HTTP 500" in failed.payload.reason
+    found = await outcomes(js, bus, 2)
+    koramil, polsek = found[KORAMIL.id], found[POLSEK.id]
+    assert isinstance(koramil, AlertFailed) and koramil.payload.attempts == notify.max_attempts
+    assert "HTTP 500" in koramil.payload.reason and len(webhooks.on("/koramil")) == notify.max_attempts
+    assert isinstance(polsek, AlertFailed) and polsek.payload.attempts == 1 and "HTTP 404" in polsek.payload.reason
 
 
-async def test_a_redelivered_escalation_records_no_second_outcome(bus: BusSettings, nats_client: Client,
-                                                                  webhooks: WebhookServer,
-                                                                  notify: NotifySettings) -> None:
+async def test_a_slow_webhook_does_not_hold_the_others(bus: BusSettings, nats_client: Client,
+                                                      webhooks: WebhookServer, notify: NotifySettings) -> None:
+    js = nats_client.jetstream()
+    webhooks.delay["/polsek"] = 3.0
+    slow = escalation(POLSEK)
+    fast = [escalation(KORAMIL) for _ in range(20)]
+    await EventPublisher(js, bus).publish_all([slow, *fast])
+    started = asyncio.get_running_loop().time()
+    async with asyncio.timeout(10):
+        while True:
+            if len(webhooks.on("/koramil")) == 20:
+                break
+            await asyncio.sleep(0.05)
+    assert asyncio.get_running_loop().time() - started < 2.5  # all twenty while the Polsek's one hangs
+    found = await outcomes(js, bus, 2)
+    assert isinstance(found[POLSEK.id], AlertDelivered)
+
+
+async def test_a_redelivered_escalation_sends_and_records_nothing_twice(bus: BusSettings, nats_client: Client,
+                                                                       webhooks: WebhookServer,
+                                                                       notify: NotifySettings) -> None:
     js = nats_client.jetstream()
     publisher = EventPublisher(js, bus)
     event = escalation(POLSEK, KORAMIL)
     for msg_id in ("first-copy", "second-copy"):  # the same escalation twice in the log
-        await publisher.publish_raw(subjects.INCIDENT_ESCALATED, event.to_json(), msg_id)
-    await consumer_settled(js, bus.stream_name, notify.consumer_name, 2)
+        await publisher.publish_raw(IncidentEscalated.subject, event.to_json(), msg_id)
+    await outcomes(js, bus, 2)
+    await asyncio.sleep(0.5)
 
-    assert len(await outcomes(js, bus)) == 2
-    assert {r.headers["Idempotency-Key"] for r in webhooks.on("/polsek")} == {str(alert_id(event, POLSEK.id))}
+    kinds = sorted(e.event_type for e in await alert_events(js, bus))
+    assert kinds == ["AlertDelivered", "AlertDelivered", "AlertRequested", "AlertRequested"]
+    assert len(webhooks.on("/polsek")) == len(webhooks.on("/koramil")) == 1
 
 
 async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, nats_client: Client,
                                                             webhooks: WebhookServer, notify: NotifySettings) -> None:
     js = nats_client.jetstream()
     publisher = EventPublisher(js, bus)
-    await publisher.publish_raw(subjects.INCIDENT_ESCALATED, b"{not json", "poison-1")
-    await publisher.publish_raw(subjects.INCIDENT_ESCALATED, b'{"type": "IncidentEscalated"}', "poison-2")
+    await publisher.publish_raw(IncidentEscalated.subject, b"{not json", "poison-1")
+    await publisher.publish_raw(IncidentEscalated.subject, b'{"type": "IncidentEscalated"}', "poison-2")
     event = escalation(POLSEK)
     await publisher.publish(event)
-    await consumer_settled(js, bus.stream_name, notify.consumer_name, 3)
+    found = await outcomes(js, bus, 1)
 
     dead = await read_subject(js, subjects.ALL_DEAD_LETTERS, bus.dead_letter_stream_name)
     assert [m.data for m in dead] == [b"{not json", b'{"type": "IncidentEscalated"}']
     for msg in dead:
         assert msg.headers is not None and msg.headers["Desk-Consumer"] == "notify"
         assert msg.headers["Desk-Dead-Letter-Reason"].startswith("poison")
-    [delivered] = await outcomes(js, bus)
-    assert isinstance(delivered, AlertDelivered) and delivered.causation_id == event.event_id
+    assert isinstance(found[POLSEK.id], AlertDelivered)

@@ -1,13 +1,14 @@
-"""Alert ids and outcome ids are functions of the escalation and the liaison, nothing else."""
+"""Alerts and their outcomes: ids from the escalation and the liaison, times as the contract says."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
-from desk_notify.outcomes import alert_id, outcome_event, outcome_id
-from desk_notify.webhook import Delivery
-from desk_shared.events import (
+from desk_notify.fanout import alert_id, alert_requests
+from desk_notify.outcomes import delivered, failed
+from desk_shared.contracts.events import (
+    Actor,
     AlertDelivered,
     AlertFailed,
     IncidentEscalated,
@@ -15,47 +16,52 @@ from desk_shared.events import (
     Liaison,
     derived_id,
 )
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.regions import regions
+from desk_shared.contracts.taxonomy import Category, Severity
 
-NOW = datetime(2024, 2, 14, 7, 0, tzinfo=UTC)
+THEN = datetime(2024, 2, 14, 7, 0, tzinfo=UTC)
+LATER = datetime(2024, 2, 14, 7, 0, 3, tzinfo=UTC)
+LIAISONS = (Liaison(id="polsek:11.13.01", agency="polri", unit="Polsek Blangkejeren"),
+            Liaison(id="koramil:11.13.01", agency="tni", unit="Koramil Blangkejeren"))
 
 
 def escalation() -> IncidentEscalated:
     return IncidentEscalated(
-        event_id=uuid.uuid4(), occurred_at=NOW, recorded_at=NOW, correlation_id=uuid.uuid4(),
-        causation_id=uuid.uuid4(), producer="triage", payload=IncidentEscalatedPayload(
+        event_id=uuid.uuid4(), occurred_at=THEN, recorded_at=THEN, correlation_id=uuid.uuid4(),
+        causation_id=uuid.uuid4(), producer="triage", actor=Actor.service("triage"), payload=IncidentEscalatedPayload(
             incident_id=uuid.uuid4(), report_id=uuid.uuid4(), kecamatan_code="11.13.01",
-            category=Category.VIOLENCE, severity=Severity.TINGGI, summary="bentrok",
-            liaisons=(Liaison(id="polsek:11.13.01", agency="polri", unit="Polsek Blangkejeren"),)))
+            category=Category.VIOLENCE, severity=Severity.TINGGI, summary="bentrok", liaisons=LIAISONS))
 
 
-def test_ids_are_derived_from_the_escalation_and_liaison() -> None:
+def test_an_escalation_fans_out_into_one_alert_per_liaison_the_same_every_time() -> None:
     event = escalation()
-    assert alert_id(event, "polsek:11.13.01") == derived_id(event.event_id, "alert:polsek:11.13.01")
-    assert outcome_id(event, "polsek:11.13.01") == derived_id(event.event_id, "alert-outcome:polsek:11.13.01")
-    assert alert_id(event, "polsek:11.13.01") != alert_id(event, "koramil:11.13.01")
-    assert outcome_id(event, "polsek:11.13.01") != alert_id(event, "polsek:11.13.01")
+    first = alert_requests(event, regions(), "notify")
+    again = alert_requests(event, regions(), "notify")
+    assert [a.event_id for a in first] == [a.event_id for a in again]
+    assert [a.payload for a in first] == [a.payload for a in again]
+    assert [a.payload.liaison for a in first] == list(LIAISONS)
+    assert [a.payload.alert_id for a in first] == [alert_id(event, lia.id) for lia in LIAISONS]
+    assert alert_id(event, LIAISONS[0].id) == derived_id(event.event_id, "alert:polsek:11.13.01")
+    assert len({a.event_id for a in first}) == 2
+    assert all(a.occurred_at == THEN and a.causation_id == event.event_id for a in first)
+    assert first[0].payload.message.startswith("TINGGI: Kekerasan dan kerusuhan di Kec. Blangkejeren")
 
 
-def test_delivered_and_failed_outcomes_share_one_id() -> None:
-    event = escalation()
-    delivered = outcome_event(event, "polsek:11.13.01", Delivery(attempts=3, status_code=200), "notify", NOW)
-    failed = outcome_event(event, "polsek:11.13.01", Delivery(attempts=5, reason="HTTP 500"), "notify", NOW)
-    assert isinstance(delivered, AlertDelivered) and isinstance(failed, AlertFailed)
-    assert delivered.event_id == failed.event_id == outcome_id(event, "polsek:11.13.01")
-    assert delivered.payload.alert_id == failed.payload.alert_id == alert_id(event, "polsek:11.13.01")
-    assert (delivered.payload.status_code, delivered.payload.attempts) == (200, 3)
-    assert (failed.payload.reason, failed.payload.attempts) == ("HTTP 500", 5)
+def test_delivered_and_failed_outcomes_of_an_alert_share_one_id() -> None:
+    request = alert_requests(escalation(), regions(), "notify")[0]
+    ok = delivered(request, 3, 200, "notify", LATER)
+    bad = failed(request, 5, "HTTP 500", "notify", LATER)
+    assert isinstance(ok, AlertDelivered) and isinstance(bad, AlertFailed)
+    assert ok.event_id == bad.event_id == derived_id(request.event_id, "alert-outcome")
+    assert ok.payload.alert_id == bad.payload.alert_id == request.payload.alert_id
+    assert (ok.payload.status_code, ok.payload.attempts) == (200, 3)
+    assert (bad.payload.reason, bad.payload.attempts) == ("HTTP 500", 5)
 
 
-def test_outcome_keeps_the_chain_of_causes() -> None:
-    event = escalation()
-    outcome = outcome_event(event, "koramil:11.13.01", Delivery(attempts=0, reason="no contact"), "notify", NOW)
-    assert outcome.causation_id == event.event_id and outcome.correlation_id == event.correlation_id
-    assert outcome.payload.incident_id == event.payload.incident_id
-    assert outcome.producer == "notify"
-
-
-def test_a_rejected_answer_is_a_failure_with_its_status() -> None:
-    outcome = outcome_event(escalation(), "polsek:11.13.01", Delivery(1, 404, "HTTP 404 (not retried)"), "notify")
-    assert isinstance(outcome, AlertFailed) and "404" in outcome.payload.reason
+def test_an_outcome_keeps_the_chain_of_causes_and_the_time_it_happened() -> None:
+    request = alert_requests(escalation(), regions(), "notify")[1]
+    outcome = failed(request, 0, "no contact", "notify", LATER)
+    assert outcome.causation_id == request.event_id and outcome.correlation_id == request.correlation_id
+    assert outcome.payload.incident_id == request.payload.incident_id
+    assert outcome.payload.liaison_id == "koramil:11.13.01"
+    assert (outcome.producer, outcome.actor, outcome.occurred_at) == ("notify", Actor.service("notify"), LATER)

@@ -9,13 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from desk_projection import samples
 from desk_projection.api import create_app
 from desk_projection.database import make_engine
 from desk_projection.projector import Delivered, Projector
 from desk_projection.settings import ProjectionSettings
-from desk_shared.events import Event, derived_id
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.events import Event, derived_id
+from desk_shared.contracts.taxonomy import Category, Severity
+from desk_testing import samples
 
 REPORTS = 24
 
@@ -64,7 +64,7 @@ def test_incidents_newest_first_with_names_and_labels(client: TestClient, log: l
     assert newest["kecamatan_name"] == "Kutapanjang"  # report 23: 11.13.02
     assert (newest["regency_code"], newest["regency_name"]) == ("11.13", "Kabupaten Gayo Lues")
     assert newest["village_name"] == "Bener"  # 11.13.02.2004
-    assert newest["opened_at"] == "2024-11-27T07:00:24Z"
+    assert newest["opened_at"] == "2024-11-27T07:00:23Z"  # the decision takes the time of its cause
     opened = [item["opened_at"] for item in body["items"]]
     assert opened == sorted(opened, reverse=True)
 
@@ -99,7 +99,7 @@ def test_incident_detail_has_the_timeline(client: TestClient, log: list[Event]) 
     response = client.get(f"/v1/incidents/{incident_id}")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "escalated" and body["escalated_at"] == "2024-11-27T07:00:05Z"
+    assert body["status"] == "escalated" and body["escalated_at"] == "2024-11-27T07:00:03Z"
     assert body["rule_set_version"] == "rules-2024.11"
     assert body["evidence"] == ["kata kunci: amplop"]
     assert [liaison["id"] for liaison in body["liaisons"]] == ["polsek:11.13.04", "koramil:11.13.04"]

@@ -8,12 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from desk_projection import samples
 from desk_projection.projector import Delivered, Projector
 from desk_projection.responses import as_utc
 from desk_projection.tables import incidents, reports, timeline
-from desk_shared.events import Event
-from desk_shared.taxonomy import Severity
+from desk_shared.contracts.events import Event
+from desk_shared.contracts.taxonomy import Severity
+from desk_testing import samples
 
 
 def project(engine: Engine, events: list[Event], first_seq: int = 1) -> Projector:

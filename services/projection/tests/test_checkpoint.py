@@ -6,10 +6,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from desk_projection import samples
 from desk_projection.checkpoint import CheckpointConflict
 from desk_projection.projector import Delivered, Projector
 from desk_projection.tables import checkpoints, incidents, reports, timeline
+from desk_testing import samples
 
 
 def count(engine: Engine, table: sa.Table) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
-from desk_projection import samples
 from desk_projection.__main__ import main
 from desk_projection.projector import Delivered, Projector
 from desk_projection.settings import ProjectionSettings
+from desk_testing import samples
 
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

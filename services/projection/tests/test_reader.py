@@ -10,15 +10,17 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from desk_projection import samples
+from desk_projection.bootstrap import log_reader
 from desk_projection.projector import Projector
-from desk_projection.reader import LogReader
 from desk_projection.settings import ProjectionSettings
 from desk_projection.tables import incidents, reports, timeline
-from desk_shared import subjects
-from desk_shared.bus import EventPublisher, connect
-from desk_shared.settings import BusSettings
-from desk_shared.streams import ensure_streams
+from desk_shared.contracts import subjects
+from desk_shared.contracts.events import ReportSubmitted
+from desk_shared.runtime.bus import connect
+from desk_shared.runtime.publisher import EventPublisher
+from desk_shared.runtime.settings import BusSettings
+from desk_shared.runtime.streams import ensure_streams
+from desk_testing import samples
 
 REPORTS = 60
 
@@ -36,7 +38,7 @@ async def publish_log(bus: BusSettings) -> tuple[int, int]:
         await publisher.publish(event)
     future = {"type": "IncidentClosed", "event_id": "later", "payload": {}}
     await publisher.publish_raw(f"{subjects.EVENTS_ROOT}.incident.closed", json.dumps(future).encode(), "future-1")
-    await publisher.publish_raw(subjects.REPORT_SUBMITTED, b"{not json", "poison-1")
+    await publisher.publish_raw(ReportSubmitted.subject, b"{not json", "poison-1")
     await publisher.publish_all(events[half:])
     last = (await js.stream_info(bus.stream_name)).state.last_seq
     await nc.close()
@@ -63,7 +65,7 @@ async def dead_letters(bus: BusSettings) -> list[dict[str, str]]:
 async def test_reads_past_unknown_and_poison_messages(engine: Engine, bus: BusSettings) -> None:
     last, published = await publish_log(bus)
     settings = ProjectionSettings(batch_size=25)
-    reader = LogReader(Projector(engine), settings, bus)
+    reader = log_reader(Projector(engine), settings, bus)
     totals = await asyncio.wait_for(reader.run(asyncio.Event(), stop_at=last), 30)
     assert (totals.position, totals.applied, totals.ignored, totals.dead_lettered) == (last, published, 2, 1)
     assert count(engine, timeline) == published
@@ -71,17 +73,17 @@ async def test_reads_past_unknown_and_poison_messages(engine: Engine, bus: BusSe
     [letter] = await dead_letters(bus)
     assert letter["data"] == "{not json"
     assert letter["Desk-Consumer"] == "projection"
-    assert letter["Desk-Source-Subject"] == subjects.REPORT_SUBMITTED
+    assert letter["Desk-Source-Subject"] == ReportSubmitted.subject
     assert letter["Desk-Dead-Letter-Reason"].startswith("undecodable")
 
-    again = LogReader(Projector(engine), settings, bus)  # resumes from the stored position: nothing to do
+    again = log_reader(Projector(engine), settings, bus)  # resumes from the stored position: nothing to do
     assert (await asyncio.wait_for(again.run(asyncio.Event(), stop_at=last), 10)).applied == 0
 
 
 async def test_stops_promptly(engine: Engine, bus: BusSettings) -> None:
     last, _ = await publish_log(bus)
     stop = asyncio.Event()
-    reader = LogReader(Projector(engine), ProjectionSettings(), bus)
+    reader = log_reader(Projector(engine), ProjectionSettings(), bus)
     running = asyncio.create_task(reader.run(stop))
     await wait_until(lambda: reader.totals.position >= last)
     assert reader.totals.position == last
@@ -96,7 +98,7 @@ async def test_a_lost_consumer_is_recreated_from_the_stored_position(engine: Eng
     """A NATS restart loses the in-memory ephemeral consumer; the reader must notice on its own."""
     last, _ = await publish_log(bus)
     stop = asyncio.Event()
-    reader = LogReader(Projector(engine), ProjectionSettings(), bus, consumer_check_seconds=0.3)
+    reader = log_reader(Projector(engine), ProjectionSettings(), bus, consumer_check_seconds=0.3)
     running = asyncio.create_task(reader.run(stop))
     try:
         await wait_until(lambda: reader.totals.position >= last)

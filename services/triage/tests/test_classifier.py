@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.taxonomy import Category, Severity
 from desk_triage.classifier import Classification, classify, default_model, default_rules
 
 C, S = Category, Severity

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from desk_shared.regions import regions
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.regions import regions
+from desk_shared.contracts.taxonomy import Category, Severity
 from desk_triage.quality.corpus import DEV, TEST, LabelledReport, load_labellings, load_part
 from desk_triage.quality.evaluate import agreement
 from desk_triage.quality.metrics import Decision, evaluate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.taxonomy import Category, Severity
 from desk_triage.classifier import classify, default_rules
 from desk_triage.classifier.model import URGENT, LinearHead, LinearModel, dump_model, features
 from desk_triage.classifier.normalise import Normaliser

@@ -10,10 +10,9 @@ import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from desk_pemilu.testing import consumer_settled, read_subject
-from desk_shared import subjects
-from desk_shared.bus import EventPublisher
-from desk_shared.events import (
+from desk_shared.contracts import subjects
+from desk_shared.contracts.events import (
+    Actor,
     Event,
     IncidentEscalated,
     ReportSubmitted,
@@ -23,8 +22,10 @@ from desk_shared.events import (
     derived_id,
     utc_now,
 )
-from desk_shared.settings import BusSettings
-from desk_triage.service import run
+from desk_shared.runtime.publisher import EventPublisher
+from desk_shared.runtime.settings import BusSettings
+from desk_testing.fixtures import consumer_settled, read_subject
+from desk_triage.bootstrap import run
 from desk_triage.settings import TriageSettings
 
 CRITICAL = "Massa sekitar dua ratus orang membawa parang mendatangi TPS 03 dan membakar kotak suara."
@@ -35,7 +36,7 @@ def report(text: str) -> ReportSubmitted:
     now = utc_now()
     report_id = uuid.uuid4()
     return ReportSubmitted(event_id=uuid.uuid4(), occurred_at=now, recorded_at=now, correlation_id=report_id,
-                           producer="test", payload=ReportSubmittedPayload(
+                           producer="test", actor=Actor.agency("polres"), payload=ReportSubmittedPayload(
                                report_id=report_id, agency="polres", channel="nats", kecamatan_code="11.13.01",
                                text=text))
 
@@ -64,8 +65,8 @@ async def test_critical_report_is_triaged_and_escalated(bus: BusSettings, nats_c
     await publisher.publish_all([critical, quiet])
     await consumer_settled(js, bus.stream_name, triage.consumer_name, 2)
 
-    triaged = {e.causation_id: e for e in await events(js, bus, subjects.REPORT_TRIAGED)}
-    escalated = await events(js, bus, subjects.INCIDENT_ESCALATED)
+    triaged = {e.causation_id: e for e in await events(js, bus, ReportTriaged.subject)}
+    escalated = await events(js, bus, IncidentEscalated.subject)
     assert set(triaged) == {critical.event_id, quiet.event_id}
     assert isinstance(triaged[critical.event_id], ReportTriaged)
     assert triaged[critical.event_id].payload.severity == "kritis"
@@ -83,19 +84,19 @@ async def test_a_duplicate_input_makes_no_duplicate_outputs(bus: BusSettings, na
     publisher = EventPublisher(js, bus)
     critical = report(CRITICAL)
     for msg_id in ("first-copy", "second-copy"):  # the same event appended twice, past the dedup
-        await publisher.publish_raw(subjects.REPORT_SUBMITTED, critical.to_json(), msg_id)
+        await publisher.publish_raw(ReportSubmitted.subject, critical.to_json(), msg_id)
     await consumer_settled(js, bus.stream_name, triage.consumer_name, 2)
 
-    assert len(await read_subject(js, subjects.REPORT_SUBMITTED, bus.stream_name)) == 2
-    assert len(await events(js, bus, subjects.REPORT_TRIAGED)) == 1
-    assert len(await events(js, bus, subjects.INCIDENT_ESCALATED)) == 1
+    assert len(await read_subject(js, ReportSubmitted.subject, bus.stream_name)) == 2
+    assert len(await events(js, bus, ReportTriaged.subject)) == 1
+    assert len(await events(js, bus, IncidentEscalated.subject)) == 1
 
 
 async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, nats_client: Client,
                                                             triage: TriageSettings) -> None:
     js = nats_client.jetstream()
     publisher = EventPublisher(js, bus)
-    await publisher.publish_raw(subjects.REPORT_SUBMITTED, b"{not json", "poison-1")
+    await publisher.publish_raw(ReportSubmitted.subject, b"{not json", "poison-1")
     quiet = report(QUIET)
     await publisher.publish(quiet)
     await consumer_settled(js, bus.stream_name, triage.consumer_name, 2)
@@ -104,5 +105,5 @@ async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, na
     assert dead.data == b"{not json"
     assert dead.headers["Desk-Consumer"] == "triage"
     assert dead.headers["Desk-Dead-Letter-Reason"].startswith("poison")
-    [triaged] = await events(js, bus, subjects.REPORT_TRIAGED)
+    [triaged] = await events(js, bus, ReportTriaged.subject)
     assert triaged.causation_id == quiet.event_id

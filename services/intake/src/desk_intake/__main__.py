@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uvicorn
 
-from desk_intake.app import create_app
+from desk_intake.bootstrap import create_app
 from desk_intake.settings import IntakeSettings
-from desk_shared.service import setup_logging
-from desk_shared.settings import BusSettings
+from desk_shared.runtime.process import setup_logging
+from desk_shared.runtime.settings import BusSettings
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk_intake.receiving import Intake
 from desk_intake.submission import FieldProblem, Rejected, SubmitReport, field_problems
-from desk_shared.bus import PublishFailed
+from desk_shared.runtime.publisher import PublishFailed
 
 PROBLEM = "application/problem+json"
 

@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from desk_intake.receiving import Intake
 from desk_intake.settings import IntakeSettings
 from desk_intake.submission import FieldProblem, Rejected, SubmitReport, field_problems
-from desk_shared import subjects
-from desk_shared.bus import PublishFailed
+from desk_shared.contracts import subjects
+from desk_shared.runtime.publisher import PublishFailed
 
 _AGENCY = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 

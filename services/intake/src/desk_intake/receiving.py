@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from desk_intake.submission import SubmitReport, accept
-from desk_shared.bus import EventPublisher
+from desk_shared.runtime.publisher import EventPublisher
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from desk_shared.events import (
+from desk_shared.contracts.events import (
+    Actor,
     KecamatanCode,
     ReportSubmitted,
     ReportSubmittedPayload,
@@ -18,11 +19,13 @@ from desk_shared.events import (
     derived_id,
     utc_now,
 )
-from desk_shared.regions import regions
-from desk_shared.taxonomy import Category
+from desk_shared.contracts.regions import regions
+from desk_shared.contracts.taxonomy import Category
 
 MAX_TEXT_CHARS = 10_000
 CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST_OCCURRENCE = datetime(2000, 1, 1, tzinfo=UTC)
+"""No report is about a happening before this: an earlier date is a mistake (a default year 1)."""
 ANONYMOUS_AGENCY = "anonymous"
 
 AgencyCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$")]
@@ -62,8 +65,16 @@ class SubmitReport(BaseModel):
 
     @field_validator("occurred_at")
     @classmethod
-    def _not_in_future(cls, at: datetime | None) -> datetime | None:
-        if at is not None and at > utc_now() + CLOCK_SKEW:
+    def _plausible_time(cls, at: datetime | None) -> datetime | None:
+        if at is None:
+            return None
+        try:
+            in_utc = at.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("occurred_at cannot be expressed in UTC") from None
+        if in_utc < EARLIEST_OCCURRENCE:
+            raise ValueError(f"occurred_at is before {EARLIEST_OCCURRENCE:%Y-%m-%d}")
+        if in_utc > utc_now() + CLOCK_SKEW:
             raise ValueError("occurred_at is in the future")
         return at
 
@@ -119,4 +130,4 @@ def accept(report: SubmitReport, *, channel: Literal["http", "nats"], agency: st
         category_hint=report.category_hint, idempotency_key=key,
     )
     return ReportSubmitted(event_id=report_id, occurred_at=now, recorded_at=now, correlation_id=report_id,
-                           producer="intake", payload=payload)
+                           producer="intake", actor=Actor.agency(who), payload=payload)

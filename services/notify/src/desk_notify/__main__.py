@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from desk_notify.service import run
+from desk_notify.bootstrap import run
 from desk_notify.settings import NotifySettings
-from desk_shared.service import serve
+from desk_shared.runtime.process import serve
 
 
 def main() -> None:

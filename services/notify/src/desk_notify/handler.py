@@ -1,54 +1,63 @@
-"""The consumer's handler: alert every liaison of an IncidentEscalated concurrently, then
-record one outcome per liaison (published before the input is acked)."""
+"""Notify's handlers: an escalation fans out into alerts; each alert is delivered on its own.
+
+A delivery that fails for a reason that may pass (no answer, a server error, a rate limit)
+raises `DeliveryPending`: the runtime retries it with back-off, independently of every
+other alert, until `max_attempts`; only then, or for a final refusal, is AlertFailed
+recorded. A stopping system never records AlertFailed: the alert is simply retried later."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
-from nats.aio.msg import Msg
-
 from desk_notify.contacts import ContactsFile
+from desk_notify.fanout import alert_requests
 from desk_notify.message import alert_body
-from desk_notify.outcomes import alert_id, outcome_event
-from desk_notify.webhook import Delivery, Heartbeat, WebhookSender
-from desk_shared.bus import EventPublisher
-from desk_shared.consuming import decode_as
-from desk_shared.events import Event, IncidentEscalated, Liaison
-from desk_shared.regions import RegionDirectory
+from desk_notify.outcomes import delivered, failed
+from desk_notify.webhook import WebhookSender
+from desk_shared.contracts.events import AlertRequested, Event, IncidentEscalated
+from desk_shared.contracts.regions import RegionDirectory
+from desk_shared.runtime.consumer import Delivery
 
 log = logging.getLogger(__name__)
 
 
+class DeliveryPending(Exception):
+    """This attempt failed in a way that may pass: try again later."""
+
+
 @dataclass(frozen=True)
-class NotifyHandler:
-    publisher: EventPublisher
-    sender: WebhookSender
-    contacts: ContactsFile
+class FanOut:
     directory: RegionDirectory
     producer: str
 
-    async def __call__(self, msg: Msg) -> None:
-        event = decode_as(msg, IncidentEscalated)
-        if event is None:
-            return
-        outcomes = await asyncio.gather(*(self._alert(event, liaison, msg.in_progress)
-                                          for liaison in event.payload.liaisons))
-        await self.publisher.publish_all(list(outcomes))
+    async def __call__(self, event: IncidentEscalated, delivery: Delivery) -> list[Event]:
+        return list(alert_requests(event, self.directory, self.producer))
 
-    async def _alert(self, escalation: IncidentEscalated, liaison: Liaison, heartbeat: Heartbeat) -> Event:
-        contact = self.contacts.book().find(liaison.id)
+
+@dataclass(frozen=True)
+class Deliver:
+    sender: WebhookSender
+    contacts: ContactsFile
+    producer: str
+    max_attempts: int
+
+    async def __call__(self, event: AlertRequested, delivery: Delivery) -> list[Event]:
+        alert = event.payload
+        contact = self.contacts.book().find(alert.liaison.id)
         if contact is None:
-            delivery = Delivery(attempts=0, reason=f"no contact matches {liaison.id}")
-        else:
-            key = alert_id(escalation, liaison.id)
-            body = alert_body(key, liaison, escalation.payload, self.directory)
-            delivery = await self.sender.send(contact.webhook, body, str(key), heartbeat)
-        if delivery.delivered:
-            log.info("alert for incident %s delivered to %s (%s) in %d attempt(s)", escalation.payload.incident_id,
-                     liaison.id, contact.label if contact else "-", delivery.attempts)
-        else:
-            log.error("alert for incident %s to %s failed: %s", escalation.payload.incident_id, liaison.id,
-                      delivery.reason)
-        return outcome_event(escalation, liaison.id, delivery, self.producer)
+            log.error("alert %s for incident %s: no contact matches %s", alert.alert_id, alert.incident_id,
+                      alert.liaison.id)
+            return [failed(event, 0, f"no contact matches {alert.liaison.id}", self.producer)]
+        attempt = await self.sender.post(contact.webhook, alert_body(alert), str(alert.alert_id))
+        if attempt.delivered:
+            log.debug("alert %s for incident %s delivered to %s (%s), attempt %d", alert.alert_id, alert.incident_id,
+                     alert.liaison.id, contact.label, delivery.attempt)
+            return [delivered(event, delivery.attempt, attempt.status_code or 0, self.producer)]
+        if attempt.final or delivery.attempt >= self.max_attempts:
+            reason = attempt.reason if attempt.final else (
+                f"gave up after {delivery.attempt} attempts, last: {attempt.reason}")
+            log.error("alert %s for incident %s to %s failed: %s", alert.alert_id, alert.incident_id,
+                      alert.liaison.id, reason)
+            return [failed(event, delivery.attempt, reason, self.producer)]
+        raise DeliveryPending(f"alert {alert.alert_id} to {contact.label}: {attempt.reason}")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from desk_shared.events import IncidentEscalatedPayload, Liaison
-from desk_shared.regions import RegionDirectory
-from desk_shared.taxonomy import Category
+from desk_shared.contracts.events import AlertRequestedPayload, IncidentEscalatedPayload
+from desk_shared.contracts.regions import RegionDirectory
+from desk_shared.contracts.taxonomy import Category
 
 
 def alert_text(incident: IncidentEscalatedPayload, directory: RegionDirectory) -> str:
@@ -27,12 +26,12 @@ def alert_text(incident: IncidentEscalatedPayload, directory: RegionDirectory) -
             f"Mohon segera ditindaklanjuti.")
 
 
-def alert_body(alert_id: uuid.UUID, liaison: Liaison, incident: IncidentEscalatedPayload,
-               directory: RegionDirectory) -> dict[str, Any]:
+def alert_body(alert: AlertRequestedPayload) -> dict[str, Any]:
+    """The JSON a liaison's webhook receives."""
     return {
-        "alert_id": str(alert_id),
-        "incident_id": str(incident.incident_id),
-        "liaison": liaison.model_dump(mode="json"),
-        "message": alert_text(incident, directory),
-        "incident": incident.model_dump(mode="json"),
+        "alert_id": str(alert.alert_id),
+        "incident_id": str(alert.incident_id),
+        "liaison": alert.liaison.model_dump(mode="json"),
+        "message": alert.message,
+        "incident": alert.incident.model_dump(mode="json"),
     }

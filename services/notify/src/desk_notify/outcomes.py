@@ -1,40 +1,43 @@
-"""Alert ids and outcome events, derived from the escalation so a redelivery repeats them."""
+"""How an alert ended, as the event notify records (one id per alert, whichever way it ended).
+
+Unlike decisions, an outcome happens in the outside world: its time is when the liaison's
+channel answered, not the time of its cause."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
-from desk_notify.webhook import Delivery
-from desk_shared.events import (
+from desk_shared.contracts.events import (
     AlertDelivered,
     AlertDeliveredPayload,
     AlertFailed,
     AlertFailedPayload,
+    AlertRequested,
     Event,
-    IncidentEscalated,
     derived_id,
     utc_now,
 )
 
 
-def alert_id(escalation: IncidentEscalated, liaison_id: str) -> uuid.UUID:
-    return derived_id(escalation.event_id, f"alert:{liaison_id}")
+def delivered(request: AlertRequested, attempts: int, status_code: int, producer: str,
+              at: datetime | None = None) -> Event:
+    return AlertDelivered(**_envelope(request, producer, at), payload=AlertDeliveredPayload(
+        **_common(request, attempts), status_code=status_code))
 
 
-def outcome_id(escalation: IncidentEscalated, liaison_id: str) -> uuid.UUID:
-    """One id per liaison whichever way the alert ended, so an alert never has two outcomes."""
-    return derived_id(escalation.event_id, f"alert-outcome:{liaison_id}")
+def failed(request: AlertRequested, attempts: int, reason: str, producer: str, at: datetime | None = None) -> Event:
+    return AlertFailed(**_envelope(request, producer, at), payload=AlertFailedPayload(
+        **_common(request, attempts), reason=reason))
 
 
-def outcome_event(escalation: IncidentEscalated, liaison_id: str, delivery: Delivery, producer: str,
-                  now: datetime | None = None) -> Event:
-    at = now or utc_now()
-    envelope = {"event_id": outcome_id(escalation, liaison_id), "occurred_at": at, "recorded_at": at,
-                "correlation_id": escalation.correlation_id, "causation_id": escalation.event_id,
-                "producer": producer}
-    common = {"alert_id": alert_id(escalation, liaison_id), "incident_id": escalation.payload.incident_id,
-              "liaison_id": liaison_id, "channel": "webhook", "attempts": delivery.attempts}
-    if delivery.delivered and delivery.status_code is not None:
-        return AlertDelivered(**envelope, payload=AlertDeliveredPayload(**common, status_code=delivery.status_code))
-    return AlertFailed(**envelope, payload=AlertFailedPayload(**common, reason=delivery.reason or "unknown"))
+def _envelope(request: AlertRequested, producer: str, at: datetime | None) -> dict[str, object]:
+    at = at or utc_now()
+    return {"event_id": derived_id(request.event_id, "alert-outcome"), "occurred_at": at, "recorded_at": at,
+            "correlation_id": request.correlation_id, "causation_id": request.event_id, "producer": producer,
+            "actor": {"kind": "service", "id": producer}}
+
+
+def _common(request: AlertRequested, attempts: int) -> dict[str, object]:
+    p = request.payload
+    return {"alert_id": p.alert_id, "incident_id": p.incident_id, "liaison_id": p.liaison.id, "channel": "webhook",
+            "attempts": attempts}

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from desk_notify.retry import RetryPolicy
-from desk_shared import subjects
-from desk_shared.consuming import ConsumerSpec
+from desk_shared.contracts.events import Event
+from desk_shared.runtime.consumer import ConsumerSpec
+
+
+def each_alert_alone(event: Event) -> Hashable:
+    """Alerts need no order among themselves: every one is worked on at once."""
+    return event.event_id
 
 
 class NotifySettings(BaseSettings):
@@ -19,19 +24,17 @@ class NotifySettings(BaseSettings):
         None, description="TOML file of [[contact]] entries (match, webhook, name); see contacts.example.toml.")
     consumer_name: str = "notify"
     producer: str = Field("notify", description="Recorded as the producer of every event notify emits.")
-    max_deliver: int = Field(5, ge=1)
-    ack_wait_seconds: float = Field(120.0, gt=0, description="Long enough for a whole round of webhook retries.")
-    batch: int = Field(8, ge=1, description="Escalations handled at once (concurrently).")
-    max_attempts: int = Field(5, ge=1, description="Webhook attempts per alert.")
-    first_retry_delay: float = Field(0.5, ge=0, description="Seconds before the second attempt; doubles after.")
-    max_retry_delay: float = Field(8.0, ge=0)
+    max_attempts: int = Field(40, ge=1, description="Delivery attempts per alert before AlertFailed is recorded.")
+    first_retry_delay: float = Field(1.0, gt=0, description="Seconds before the second attempt; doubles after.")
+    max_retry_delay: float = Field(15.0, gt=0, description="The longest wait between attempts: a channel that "
+                                                           "comes back gets its alerts within this.")
     request_timeout: float = Field(5.0, gt=0, description="Seconds for one webhook request.")
+    max_connections: int = Field(100, ge=1, description="Webhook requests open at once.")
+    in_flight: int = Field(512, ge=1, description="Alerts worked on at once.")
+    ack_wait_seconds: float = Field(30.0, gt=0)
 
     def consumer_spec(self) -> ConsumerSpec:
-        return ConsumerSpec(name=self.consumer_name, filter_subject=subjects.INCIDENT_ESCALATED,
-                            max_deliver=self.max_deliver, ack_wait_seconds=self.ack_wait_seconds, batch=self.batch,
-                            parallel=True)
-
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(max_attempts=self.max_attempts, first_delay=self.first_retry_delay,
-                           max_delay=self.max_retry_delay)
+        return ConsumerSpec(name=self.consumer_name, max_deliver=self.max_attempts + 5,
+                            ack_wait_seconds=self.ack_wait_seconds, batch=min(256, self.in_flight),
+                            max_in_flight=self.in_flight, first_retry_delay=self.first_retry_delay,
+                            max_retry_delay=self.max_retry_delay, order_key=each_alert_alone)

@@ -8,8 +8,8 @@ import sys
 
 from desk_projection.bootstrap import rebuild, serve
 from desk_projection.settings import ProjectionSettings
-from desk_shared.service import run_until_stopped, setup_logging
-from desk_shared.settings import BusSettings
+from desk_shared.runtime.process import run_until_stopped, setup_logging
+from desk_shared.runtime.settings import BusSettings
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -21,8 +21,8 @@ from desk_projection.responses import (
 )
 from desk_projection.settings import ProjectionSettings
 from desk_projection.situation import build_situation
-from desk_shared.regions import regions
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.regions import regions
+from desk_shared.contracts.taxonomy import Category, Severity
 
 KECAMATAN_PATTERN = r"^\d{2}\.\d{2}\.\d{2}$"
 REGENCY_PATTERN = r"^\d{2}\.\d{2}$"

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from desk_projection.tables import incidents, reports, timeline
-from desk_shared.events import (
+from desk_shared.contracts.events import (
     AlertDelivered,
     AlertFailed,
     Event,

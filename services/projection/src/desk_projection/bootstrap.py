@@ -1,4 +1,4 @@
-"""Wiring: the only place that builds the engines, projector, reader and API together."""
+"""The projection's composition root: the only place that builds the engines, projector, reader and API."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from sqlalchemy.engine import make_url
@@ -14,13 +15,16 @@ from sqlalchemy.engine import make_url
 from desk_projection.api import create_app
 from desk_projection.database import make_engine, migrate
 from desk_projection.projector import Projector
-from desk_projection.reader import LogReader, ReadTotals
 from desk_projection.settings import ProjectionSettings
-from desk_shared.bus import connect
-from desk_shared.settings import BusSettings
-from desk_shared.streams import ensure_streams
+from desk_shared.runtime.bus import connect
+from desk_shared.runtime.log_reader import LogReader, ReadTotals
+from desk_shared.runtime.settings import BusSettings
+from desk_shared.runtime.streams import ensure_streams
 
 log = logging.getLogger(__name__)
+
+CONSUMER = "projection"
+"""The name of the projection's reader (its consumers, its dead letters)."""
 
 
 class _Server(uvicorn.Server):
@@ -37,6 +41,12 @@ class _Server(uvicorn.Server):
             log.info("projection API listening on http://%s:%d", self.config.host, self.config.port)
 
 
+def log_reader(projector: Projector, settings: ProjectionSettings, bus: BusSettings, **options: Any) -> LogReader:
+    """The reader that feeds `projector` from the log (`options`: LogReader's keyword arguments)."""
+    return LogReader(projector, bus, name=CONSUMER, batch_size=settings.batch_size,
+                     fetch_timeout_seconds=settings.fetch_timeout_seconds, **options)
+
+
 def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
@@ -48,7 +58,7 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
     try:
         await asyncio.to_thread(migrate, writer)
         log.info("read models in %s", safe_url(settings.database_url))
-        reader = LogReader(Projector(writer), settings, bus)
+        reader = log_reader(Projector(writer), settings, bus)
         config = uvicorn.Config(create_app(reading, settings, reader), host=settings.host, port=settings.port,
                                 log_config=None, log_level="warning", access_log=False, lifespan="off")
         server = _Server(config)
@@ -86,7 +96,7 @@ async def rebuild(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.
             return None
         target = await _last_sequence(bus)
         log.info("rebuilding %s from the log, sequences 1..%d", safe_url(settings.database_url), target)
-        reader = LogReader(projector, settings, bus, dead_letter=False, client_name="desk-projection-rebuild")
+        reader = log_reader(projector, settings, bus, dead_letter=False, client_name="desk-projection-rebuild")
         return await reader.run(stop, stop_at=target)
     finally:
         writer.dispose()

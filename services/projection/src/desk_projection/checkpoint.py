@@ -10,9 +10,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from desk_projection.tables import checkpoints
+from desk_shared.runtime.log_reader import PositionConflict
 
 
-class CheckpointConflict(RuntimeError):
+class CheckpointConflict(PositionConflict):
     """Another writer advanced the checkpoint: this batch must not be committed."""
 
 

@@ -4,33 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from desk_projection.apply import apply_event
 from desk_projection.checkpoint import advance, ensure_checkpoint
-from desk_shared.events import Event
+from desk_shared.runtime.log_reader import BatchResult, Delivered
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "read_models"
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """One message of the log: its stream sequence and the event, or None when there is
-    nothing to apply (a type this projection does not know, a dead-lettered poison message)."""
-
-    seq: int
-    event: Event | None
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    position: int
-    applied: int
-    ignored: int
 
 
 class Projector:

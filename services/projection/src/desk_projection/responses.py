@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Row
 
-from desk_shared.regions import RegionDirectory
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.regions import RegionDirectory
+from desk_shared.contracts.taxonomy import Category, Severity
 
 CLASSIFICATION_AUTOMATED = "otomatis"
 CLASSIFICATION_VERIFIED = "terverifikasi"

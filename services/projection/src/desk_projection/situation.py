@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from sqlalchemy.engine import Row
 
 from desk_projection.responses import KecamatanSituation, Situation, as_utc, empty_kecamatan, severity_rank
-from desk_shared.regions import RegionDirectory
-from desk_shared.taxonomy import Severity
+from desk_shared.contracts.regions import RegionDirectory
+from desk_shared.contracts.taxonomy import Severity
 
 
 def build_situation(position: int, incident_counts: Iterable[Row], report_counts: Iterable[Row],

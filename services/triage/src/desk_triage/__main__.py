@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from desk_shared.service import serve
-from desk_shared.taxonomy import Category
+from desk_shared.contracts.taxonomy import Category
+from desk_shared.runtime.process import serve
 from desk_triage.classifier import LinearModel, RuleSet, classify, default_model, default_rules, load_model, load_rules
 from desk_triage.settings import TriageSettings
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command in (None, "serve"):
-        from desk_triage.service import run
+        from desk_triage.bootstrap import run
 
         settings = TriageSettings()
         serve("triage", lambda bus, stop: run(settings, bus, stop))

@@ -1,11 +1,9 @@
-"""What triage decides about one report, as the events it emits. Pure: no I/O, no clock
-unless none is given."""
+"""What triage decides about one report, as the events it emits. Pure: no I/O; the events'
+ids and times come from the report, so a replay decides the same events."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from desk_shared.events import (
+from desk_shared.contracts.events import (
     Event,
     IncidentEscalated,
     IncidentEscalatedPayload,
@@ -30,7 +28,7 @@ def summarise(text: str, limit: int = SUMMARY_LIMIT) -> str:
 
 
 def triage_events(report: ReportSubmitted, classification: Classification, liaisons: tuple[Liaison, ...],
-                  producer: str, now: datetime | None = None) -> list[Event]:
+                  producer: str) -> list[Event]:
     """ReportTriaged always; IncidentEscalated too when the severity escalates.
 
     Walking skeleton: every report opens its own incident (clustering comes later)."""
@@ -43,12 +41,12 @@ def triage_events(report: ReportSubmitted, classification: Classification, liais
         automated=True, needs_review=classification.needs_review, review_reasons=classification.review_reasons,
         rule_set_version=classification.rule_set_version, model_version=classification.model_version,
         evidence=classification.evidence,
-    ), now=now)
+    ))
     if not classification.severity.escalates:
         return [triaged]
     escalated = IncidentEscalated.caused_by(report, producer, IncidentEscalatedPayload(
         incident_id=incident_id, report_id=submitted.report_id, kecamatan_code=submitted.kecamatan_code,
         village_code=submitted.village_code, category=classification.category,
         severity=classification.severity, summary=summarise(submitted.text), liaisons=liaisons,
-    ), now=triaged.occurred_at)
+    ))
     return [triaged, escalated]

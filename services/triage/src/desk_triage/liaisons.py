@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from desk_shared.events import Liaison
-from desk_shared.regions import RegionDirectory
+from desk_shared.contracts.events import Liaison
+from desk_shared.contracts.regions import RegionDirectory
 
 
 def kecamatan_liaisons(kecamatan_code: str, directory: RegionDirectory) -> tuple[Liaison, ...]:

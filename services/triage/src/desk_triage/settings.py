@@ -7,8 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from desk_shared import subjects
-from desk_shared.consuming import ConsumerSpec
+from desk_shared.runtime.consumer import ConsumerSpec
 
 
 class TriageSettings(BaseSettings):
@@ -18,12 +17,12 @@ class TriageSettings(BaseSettings):
     producer: str = Field("triage", description="Recorded as the producer of every event triage emits.")
     max_deliver: int = Field(10, ge=1)
     ack_wait_seconds: float = Field(30.0, gt=0)
-    batch: int = Field(32, ge=1)
+    batch: int = Field(256, ge=1, description="Reports fetched and worked on at once.")
     rules_file: Path | None = Field(
         None, description="A rules.toml to use instead of the packaged one (to try a reviewed change).")
     model_file: Path | None = Field(None, description="A model file to use instead of the packaged one.")
     use_model: bool = Field(True, description="False: the rules alone decide.")
 
     def consumer_spec(self) -> ConsumerSpec:
-        return ConsumerSpec(name=self.consumer_name, filter_subject=subjects.REPORT_SUBMITTED,
-                            max_deliver=self.max_deliver, ack_wait_seconds=self.ack_wait_seconds, batch=self.batch)
+        return ConsumerSpec(name=self.consumer_name, max_deliver=self.max_deliver,
+                            ack_wait_seconds=self.ack_wait_seconds, batch=self.batch)

@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.taxonomy import Category, Severity
 from desk_triage.classifier.model import LinearModel, Prediction
 from desk_triage.classifier.rules import CategoryPhrase, DenialPhrase, ModifierPhrase, RuleSet
 from desk_triage.classifier.severity import SeverityDecision, decide_severity

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from desk_shared.taxonomy import Category
+from desk_shared.contracts.taxonomy import Category
 from desk_triage.classifier.normalise import BREAKS, Words
 
 FORMAT = "desk-triage-linear-2"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.taxonomy import Category, Severity
 from desk_triage.classifier.matching import Matcher, Negation
 from desk_triage.classifier.normalise import Normaliser
 from desk_triage.classifier.phrases import Phrase, parse_phrase

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.taxonomy import Category, Severity
 from desk_triage.classifier.rules import RuleSet
 
 EXPLICIT_CONFIDENCE = 0.85

@@ -15,8 +15,8 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from desk_shared.events import KecamatanCode, VillageCode
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.events import KecamatanCode, VillageCode
+from desk_shared.contracts.taxonomy import Category, Severity
 
 DEV = "dev.jsonl"
 TEST = "test.jsonl"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sklearn.model_selection import StratifiedKFold
 
-from desk_shared.taxonomy import Category
+from desk_shared.contracts.taxonomy import Category
 from desk_triage.classifier import LinearModel, RuleSet, classify
 from desk_triage.quality.corpus import DEV, TEST, LabelledReport, Labelling, load_labellings, load_part
 from desk_triage.quality.metrics import CATEGORIES, SEVERITIES, Decision, Evaluation, evaluate, kappa

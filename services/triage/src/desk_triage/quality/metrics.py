@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.taxonomy import Category, Severity
 
 CATEGORIES: tuple[Category, ...] = tuple(Category)
 SEVERITIES: tuple[Severity, ...] = tuple(Severity)

@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from desk_shared import subjects
-from desk_shared.bus import EventPublisher, connect
-from desk_shared.events import (
+from desk_shared.contracts.events import (
+    Actor,
     AlertDelivered,
     AlertDeliveredPayload,
     AlertFailed,
@@ -25,9 +24,11 @@ from desk_shared.events import (
     ReportTriagedPayload,
     derived_id,
 )
-from desk_shared.settings import BusSettings
-from desk_shared.streams import ensure_streams
-from desk_shared.taxonomy import Category, Severity
+from desk_shared.contracts.taxonomy import Category, Severity
+from desk_shared.runtime.bus import connect
+from desk_shared.runtime.publisher import EventPublisher
+from desk_shared.runtime.settings import BusSettings
+from desk_shared.runtime.streams import ensure_streams
 
 START = datetime(2024, 11, 27, 7, 0, tzinfo=UTC)
 KECAMATAN = tuple(f"11.13.{n:02d}" for n in range(1, 12))
@@ -39,6 +40,7 @@ TEXTS = (
     (Category.SLANDER_HOAX_HATE, "Beredar hoaks tentang calon di grup WhatsApp desa, laporan {n}."),
 )
 SEVERITIES = (Severity.RENDAH, Severity.SEDANG, Severity.TINGGI, Severity.KRITIS)
+NOTIFY = Actor.service("notify")
 
 
 def report_submitted(n: int, kecamatan: str | None = None, village: str | None = None,
@@ -48,6 +50,7 @@ def report_submitted(n: int, kecamatan: str | None = None, village: str | None =
     event_id = derived_id(f"sample-report-{n}", "ReportSubmitted")
     return ReportSubmitted(
         event_id=event_id, occurred_at=at, recorded_at=at, correlation_id=event_id, producer="intake",
+        actor=Actor.agency(("bawaslu", "polres", "kpu")[n % 3]),
         payload=ReportSubmittedPayload(
             report_id=derived_id(f"sample-report-{n}", "report"), agency=("bawaslu", "polres", "kpu")[n % 3],
             channel="http" if n % 2 else "nats", kecamatan_code=kecamatan,
@@ -64,7 +67,7 @@ def report_triaged(submitted: ReportSubmitted, n: int, category: Category | None
         confidence=round(0.5 + (n % 5) / 10, 2), automated=automated, needs_review=n % 3 == 0,
         review_reasons=("low_confidence",) if n % 3 == 0 else (), rule_set_version="rules-2024.11",
         model_version="lr-sample" if n % 2 else None,
-        evidence=("kata kunci: amplop",) if n % 2 else ()), now=submitted.occurred_at + timedelta(seconds=1))
+        evidence=("kata kunci: amplop",) if n % 2 else ()), recorded_at=submitted.recorded_at)
 
 
 def liaisons(kecamatan: str) -> tuple[Liaison, ...]:
@@ -77,8 +80,7 @@ def incident_escalated(triaged: ReportTriaged, submitted: ReportSubmitted) -> In
     return IncidentEscalated.caused_by(triaged, "triage", IncidentEscalatedPayload(
         incident_id=p.incident_id, report_id=p.report_id, kecamatan_code=p.kecamatan_code,
         village_code=submitted.payload.village_code, category=p.category, severity=p.severity,
-        summary=submitted.payload.text, liaisons=liaisons(p.kecamatan_code)),
-        now=triaged.occurred_at + timedelta(seconds=1))
+        summary=submitted.payload.text, liaisons=liaisons(p.kecamatan_code)), recorded_at=triaged.recorded_at)
 
 
 def alert_outcome(escalated: IncidentEscalated, liaison: Liaison, delivered: bool) -> AlertDelivered | AlertFailed:
@@ -90,10 +92,11 @@ def alert_outcome(escalated: IncidentEscalated, liaison: Liaison, delivered: boo
     if delivered:
         return AlertDelivered(event_id=derived_id(cause, "AlertDelivered"), occurred_at=at, recorded_at=at,
                               correlation_id=escalated.correlation_id, causation_id=escalated.event_id,
-                              producer="notify", payload=AlertDeliveredPayload(**common, attempts=1, status_code=200))
+                              producer="notify", actor=NOTIFY,
+                              payload=AlertDeliveredPayload(**common, attempts=1, status_code=200))
     return AlertFailed(event_id=derived_id(cause, "AlertFailed"), occurred_at=at, recorded_at=at,
                        correlation_id=escalated.correlation_id, causation_id=escalated.event_id, producer="notify",
-                       payload=AlertFailedPayload(**common, attempts=5, reason="webhook answered 503"))
+                       actor=NOTIFY, payload=AlertFailedPayload(**common, attempts=5, reason="webhook answered 503"))
 
 
 def incident_story(n: int) -> list[Event]:
@@ -132,7 +135,7 @@ async def publish_log(bus: BusSettings, events: Sequence[Event], *, chunk: int =
             part = list(events[start:start + chunk])
             if poison_after is not None and start <= poison_after < start + chunk:
                 await publisher.publish_all(part[:poison_after - start])
-                await publisher.publish_raw(subjects.REPORT_SUBMITTED, POISON, "poison-1")
+                await publisher.publish_raw(ReportSubmitted.subject, POISON, "poison-1")
                 part = part[poison_after - start:]
             await publisher.publish_all(part)
         return int((await js.stream_info(bus.stream_name)).state.last_seq)

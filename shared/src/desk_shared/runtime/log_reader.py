@@ -1,9 +1,10 @@
-"""Reads the event log in stream order and hands batches to the projector.
+"""Reads the event log in stream order and hands decoded batches to a sink that keeps its
+own position (a projection: rows and position in one database transaction).
 
-The database is the source of truth for the position, never the consumer: at start and after
-any error the reader re-reads the checkpoint and creates a fresh ephemeral pull consumer
-starting right after it (no acks, nothing kept on the server), so a lost consumer, a NATS
-restart or a second instance never makes it skip or double an event."""
+The sink is the source of truth for the position, never the consumer: at start and after
+any error the reader asks the sink for its position and creates a fresh ephemeral pull
+consumer starting right after it (no acks, nothing kept on the server), so a lost consumer,
+a NATS restart or a second instance never makes it skip or double an event."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -23,23 +24,51 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from desk_projection.checkpoint import CheckpointConflict
-from desk_projection.projector import Delivered, Projector
-from desk_projection.settings import ProjectionSettings
-from desk_shared import subjects
-from desk_shared.bus import DeadLetters, EventPublisher, connect
-from desk_shared.events import UndecodableEvent, UnknownEventType, decode_event
-from desk_shared.service import sleep_unless
-from desk_shared.settings import BusSettings
-from desk_shared.streams import ensure_streams
+from desk_shared.contracts import subjects
+from desk_shared.contracts.envelope import Event, UndecodableEvent, UnknownEventType, decode_event
+from desk_shared.runtime.bus import connect
+from desk_shared.runtime.dead_letters import DeadLetters
+from desk_shared.runtime.process import sleep_unless
+from desk_shared.runtime.publisher import EventPublisher
+from desk_shared.runtime.settings import BusSettings
+from desk_shared.runtime.streams import ensure_streams
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-CONSUMER = "projection"
 INACTIVE_THRESHOLD_SECONDS = 30.0
 RETRY_SECONDS = 1.0
 CONSUMER_CHECK_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """One message of the log: its stream sequence and the event, or None when there is
+    nothing to apply (a type this reader does not know, a dead-lettered poison message)."""
+
+    seq: int
+    event: Event | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    position: int
+    applied: int
+    ignored: int
+
+
+class PositionConflict(RuntimeError):
+    """Another instance moved the sink's position first: the batch was not applied."""
+
+
+class Sink(Protocol):
+    """Where the reader's batches go. Synchronous: the reader runs it in a worker thread."""
+
+    def position(self) -> int: ...
+
+    def apply_batch(self, expected: int, batch: Sequence[Delivered]) -> BatchResult:
+        """Apply what lies beyond `expected` and move the position, all or nothing."""
+        ...
 
 
 @dataclass
@@ -51,16 +80,18 @@ class ReadTotals:
 
 
 class LogReader:
-    """`dead_letter=False` (rebuilds) only logs poison messages: the live projection kept them."""
+    """`dead_letter=False` (rebuilds) only logs poison messages: the live reader kept them."""
 
-    def __init__(self, projector: Projector, settings: ProjectionSettings, bus: BusSettings, *,
-                 dead_letter: bool = True, client_name: str = "desk-projection",
+    def __init__(self, sink: Sink, bus: BusSettings, *, name: str, batch_size: int = 500,
+                 fetch_timeout_seconds: float = 0.2, dead_letter: bool = True, client_name: str | None = None,
                  consumer_check_seconds: float = CONSUMER_CHECK_SECONDS) -> None:
-        self._projector = projector
-        self._settings = settings
+        self._sink = sink
+        self._name = name
+        self._batch_size = batch_size
+        self._fetch_timeout = fetch_timeout_seconds
         self._bus = bus
         self._dead_letter = dead_letter
-        self._client_name = client_name
+        self._client_name = client_name or f"desk-{name}"
         self._consumer_check_seconds = consumer_check_seconds
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
@@ -79,18 +110,18 @@ class LogReader:
                     js = await self._jetstream(stop)
                     if js is None:
                         break
-                    position = await asyncio.to_thread(self._projector.position)
+                    position = await asyncio.to_thread(self._sink.position)
                     self.totals.position = position
                     if stop_at is not None and position >= stop_at:
                         break
                     sub = await self._subscribe(js, position)
                     await self._consume(sub, position, stop, stop_at)
                     break
-                except CheckpointConflict as exc:
-                    log.warning("checkpoint conflict (another replica applied this batch first), rolled back: %s; "
-                                "continuing from the stored position", exc)
+                except PositionConflict as exc:
+                    log.warning("%s: position conflict (another replica applied this batch first), rolled back: %s; "
+                                "continuing from the stored position", self._name, exc)
                 except Exception as exc:
-                    log.error("projection interrupted: %r; resuming from the stored position in %.0f s", exc,
+                    log.error("%s interrupted: %r; resuming from the stored position in %.0f s", self._name, exc,
                               RETRY_SECONDS, exc_info=not isinstance(exc, NatsError | TimeoutError | OSError))
                     pause = True
                 finally:
@@ -120,17 +151,17 @@ class LogReader:
                 return None
             self._nc = nc
             self._js = nc.jetstream()
-            self._dead_letters = DeadLetters(EventPublisher(self._js, self._bus), self._bus, CONSUMER)
+            self._dead_letters = DeadLetters(EventPublisher(self._js, self._bus), self._bus, self._name)
             log.info("connected to NATS at %s", ", ".join(self._bus.servers))
         assert self._js is not None
         await ensure_streams(self._js, self._bus)
         return self._js
 
     async def _subscribe(self, js: JetStreamContext, position: int) -> JetStreamContext.PullSubscription:
-        name = f"{CONSUMER}-{uuid.uuid4().hex[:16]}"
+        name = f"{self._name}-{uuid.uuid4().hex[:16]}"
         config = ConsumerConfig(
             name=name,
-            description="Desk Pemilu projection (ephemeral; its position lives in the read-model database)",
+            description=f"Desk Pemilu {self._name} (ephemeral; its position is kept by the reader's sink)",
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=position + 1,
             ack_policy=AckPolicy.NONE,
@@ -151,7 +182,7 @@ class LogReader:
             if stop_at is not None and position >= stop_at:
                 return
             try:
-                msgs = await sub.fetch(self._settings.batch_size, timeout=self._settings.fetch_timeout_seconds)
+                msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout)
             except (TimeoutError, NatsTimeoutError):
                 msgs = []
             if not msgs:
@@ -165,7 +196,7 @@ class LogReader:
             batch = [await self._decode(msg) for msg in msgs]
             if stop_at is not None:
                 batch = [d for d in batch if d.seq <= stop_at]
-            result = await asyncio.to_thread(self._projector.apply_batch, position, batch)
+            result = await asyncio.to_thread(self._sink.apply_batch, position, batch)
             position = result.position
             self.totals.position = position
             self.totals.applied += result.applied

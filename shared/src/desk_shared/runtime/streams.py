@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamInfo
 from nats.js.errors import BadRequestError, NotFoundError
 
-from desk_shared import subjects
-from desk_shared.settings import BusSettings
+from desk_shared.contracts import subjects
+from desk_shared.runtime.settings import BusSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,16 @@ def _audit_stream(settings: BusSettings, name: str, subject: str, description: s
     )
 
 
-async def ensure_stream(js: JetStreamContext, wanted: StreamConfig) -> None:
+async def ensure_stream(js: JetStreamContext, wanted: StreamConfig) -> StreamInfo:
     """Create the stream if it is missing; report any difference from the wanted shape."""
     assert wanted.name
     try:
         info = await js.stream_info(wanted.name)
     except NotFoundError:
         try:
-            await js.add_stream(wanted)
+            info = await js.add_stream(wanted)
             log.info("created stream %s (%s)", wanted.name, ", ".join(wanted.subjects or []))
-            return
+            return info
         except BadRequestError:  # another service created it at the same moment
             info = await js.stream_info(wanted.name)
     drift = {k: (getattr(info.config, k), getattr(wanted, k)) for k in _CHECKED
@@ -67,9 +67,11 @@ async def ensure_stream(js: JetStreamContext, wanted: StreamConfig) -> None:
     if drift:
         log.error("stream %s differs from its definition (have, want): %s", wanted.name, drift)
     else:
-        log.info("stream %s verified (%d messages)", wanted.name, info.state.messages)
+        log.debug("stream %s verified (%d messages)", wanted.name, info.state.messages)
+    return info
 
 
-async def ensure_streams(js: JetStreamContext, settings: BusSettings) -> None:
-    await ensure_stream(js, event_stream(settings))
+async def ensure_streams(js: JetStreamContext, settings: BusSettings) -> StreamInfo:
+    """Both streams in place; returns the event stream's info."""
     await ensure_stream(js, dead_letter_stream(settings))
+    return await ensure_stream(js, event_stream(settings))

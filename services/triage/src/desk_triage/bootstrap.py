@@ -1,13 +1,14 @@
-"""Wiring: the only place that knows the concrete pieces triage runs with."""
+"""Triage's composition root: the only place that knows the concrete pieces it runs with."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from desk_shared.consuming import consume
-from desk_shared.regions import regions
-from desk_shared.settings import BusSettings
+from desk_shared.contracts.events import ReportSubmitted
+from desk_shared.contracts.regions import regions
+from desk_shared.runtime.consumer import Routes, consume
+from desk_shared.runtime.settings import BusSettings
 from desk_triage.classifier import LinearModel, default_model, default_rules, load_model, load_rules
 from desk_triage.handler import TriageHandler
 from desk_triage.settings import TriageSettings
@@ -27,5 +28,5 @@ async def run(settings: TriageSettings, bus: BusSettings, stop: asyncio.Event) -
     model = classifier_model(settings)
     directory = await asyncio.to_thread(regions)
     log.info("triage classifying with rules %s and model %s", rules.version, model.version if model else "none")
-    await consume(bus, settings.consumer_spec(),
-                  lambda publisher: TriageHandler(publisher, rules, model, directory, settings.producer), stop)
+    routes = Routes().on(ReportSubmitted, TriageHandler(rules, model, directory, settings.producer))
+    await consume(bus, settings.consumer_spec(), routes, stop)

@@ -12,9 +12,10 @@ from faststream.nats import NatsBroker
 from desk_intake import http_api, nats_api
 from desk_intake.receiving import Intake
 from desk_intake.settings import IntakeSettings
-from desk_shared.bus import EventPublisher, connect_options
-from desk_shared.settings import BusSettings
-from desk_shared.streams import ensure_streams
+from desk_shared.runtime.bus import connect_options
+from desk_shared.runtime.publisher import EventPublisher
+from desk_shared.runtime.settings import BusSettings
+from desk_shared.runtime.streams import ensure_streams
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from sqlalchemy import Table, create_engine, func, select
 from sqlalchemy.engine import Engine
 
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
-from desk_shared.bus import connect
-from desk_shared.settings import BusSettings
-from desk_shared.streams import ensure_streams
+from desk_shared.runtime.bus import connect
+from desk_shared.runtime.settings import BusSettings
+from desk_shared.runtime.streams import ensure_streams
 
 T = TypeVar("T")
 
@@ -64,7 +64,8 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def bus(nats_url: str) -> BusSettings:
-    """Bus settings on the test server, with the event and dead-letter streams removed first."""
+    """Bus settings on the test server, with the event and dead-letter streams and the
+    consumers' positions removed first."""
     return fresh_bus(nats_url)
 
 
@@ -96,7 +97,7 @@ def wait_for(condition: Callable[[], T | None], timeout: float = 30.0, interval:
 async def _delete_streams(settings: BusSettings) -> None:
     nc = await connect(settings, "test-reset")
     js = nc.jetstream()
-    for name in (settings.stream_name, settings.dead_letter_stream_name):
+    for name in (settings.stream_name, settings.dead_letter_stream_name, f"KV_{settings.positions_bucket}"):
         with contextlib.suppress(Exception):
             await js.delete_stream(name)
     await nc.close()

@@ -8,7 +8,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
-from desk_shared.settings import BusSettings
+from desk_shared.runtime.settings import BusSettings
 
 
 def setup_logging(level: str, service: str) -> None:

@@ -17,6 +17,8 @@ class BusSettings(BaseSettings):
     nats_creds_file: str | None = Field(None, description="A .creds file (JWT + NKey) for the service's NATS user.")
     stream_name: str = "DESK_EVENTS"
     dead_letter_stream_name: str = "DESK_DEADLETTER"
+    positions_bucket: str = Field(
+        "desk_positions", description="JetStream key-value bucket where consumers keep the position they finished.")
     stream_replicas: int = Field(1, ge=1, le=5, description="3 in a production cluster (R3).")
     duplicate_window_seconds: float = Field(
         24 * 3600, gt=0, description="How long JetStream remembers Nats-Msg-Id values for dropping duplicates."

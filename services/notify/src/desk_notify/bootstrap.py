@@ -1,0 +1,36 @@
+"""Notify's composition root: the only place that knows the concrete pieces it runs with."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+
+from desk_notify.contacts import ContactsFile
+from desk_notify.handler import Deliver, FanOut
+from desk_notify.settings import NotifySettings
+from desk_notify.webhook import WebhookSender
+from desk_shared.contracts.events import AlertRequested, IncidentEscalated
+from desk_shared.contracts.regions import regions
+from desk_shared.runtime.consumer import Routes, consume
+from desk_shared.runtime.settings import BusSettings
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: NotifySettings, bus: BusSettings, stop: asyncio.Event) -> None:
+    """Fan escalations out into alerts and deliver them until `stop` is set."""
+    contacts = ContactsFile(settings.contacts_file)
+    if settings.contacts_file is None:
+        log.error("no contacts file (DESK_NOTIFY_CONTACTS_FILE): every alert will be recorded as AlertFailed")
+    elif not contacts.book().contact:
+        log.error("no contacts in %s: every alert will be recorded as AlertFailed", settings.contacts_file)
+    directory = await asyncio.to_thread(regions)
+    limits = httpx.Limits(max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections)
+    async with httpx.AsyncClient(timeout=settings.request_timeout, limits=limits) as client:
+        routes = (Routes()
+                  .on(IncidentEscalated, FanOut(directory, settings.producer))
+                  .on(AlertRequested, Deliver(WebhookSender(client), contacts, settings.producer,
+                                              settings.max_attempts)))
+        await consume(bus, settings.consumer_spec(), routes, stop)

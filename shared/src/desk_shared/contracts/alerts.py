@@ -1,0 +1,49 @@
+"""Events about alerts to liaisons: each alert notify will send, and how its delivery ended."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import Field
+
+from desk_shared.contracts.envelope import Contract, Event
+from desk_shared.contracts.incidents import IncidentEscalatedPayload, Liaison
+
+
+class AlertOutcomePayload(Contract):
+    alert_id: uuid.UUID
+    incident_id: uuid.UUID
+    liaison_id: str
+    channel: Literal["webhook"]
+    attempts: int = Field(ge=0)
+
+
+class AlertDeliveredPayload(AlertOutcomePayload):
+    status_code: int
+
+
+class AlertFailedPayload(AlertOutcomePayload):
+    reason: str
+
+
+class AlertDelivered(Event):
+    payload: AlertDeliveredPayload
+
+
+class AlertFailed(Event):
+    payload: AlertFailedPayload
+
+
+class AlertRequestedPayload(Contract):
+    """One alert to one liaison: what will be sent, so the log shows exactly what was said."""
+
+    alert_id: uuid.UUID
+    incident_id: uuid.UUID
+    liaison: Liaison
+    message: str = Field(description="The alert text in Bahasa Indonesia.")
+    incident: IncidentEscalatedPayload
+
+
+class AlertRequested(Event):
+    payload: AlertRequestedPayload
