@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from desk_shared.contracts.events import Event, ReportSubmitted
+from desk_shared.contracts.events import Event, Liaison, ReportSubmitted
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.runtime.consumer import Delivery
 from desk_triage.classifier import LinearModel, RuleSet, classify
@@ -18,9 +18,15 @@ class TriageHandler:
     model: LinearModel | None
     directory: RegionDirectory
     producer: str
+    _liaisons: dict[str, tuple[Liaison, ...]] = field(default_factory=dict)
 
     async def __call__(self, event: ReportSubmitted, delivery: Delivery) -> list[Event]:
         report = event.payload
         classification = classify(report.text, report.category_hint, self.rules, self.model)
-        liaisons = kecamatan_liaisons(report.kecamatan_code, self.directory)
-        return triage_events(event, classification, liaisons, self.producer)
+        return triage_events(event, classification, self.liaisons(report.kecamatan_code), self.producer)
+
+    def liaisons(self, kecamatan_code: str) -> tuple[Liaison, ...]:
+        found = self._liaisons.get(kecamatan_code)
+        if found is None:
+            found = self._liaisons[kecamatan_code] = kecamatan_liaisons(kecamatan_code, self.directory)
+        return found

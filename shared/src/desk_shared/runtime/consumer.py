@@ -394,6 +394,7 @@ async def consume(bus: BusSettings, spec: ConsumerSpec, routes: Routes, stop: as
         consumer = DurableConsumer(js, bus, spec, routes, publisher, DeadLetters(publisher, bus, spec.name))
         await consumer.run(stop)
         log.info("%s stopping", spec.name)
+        publisher.close()
     finally:
         if not nc.is_closed:
             await nc.drain()

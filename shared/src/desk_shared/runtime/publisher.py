@@ -1,19 +1,27 @@
 """Appending to the log effectively once: `Nats-Msg-Id` = event id, retried with the same id.
 
-Publishes are pipelined (`publish_async`): many are on the wire at once and each is awaited
-only for its acknowledgement, which is what makes a batch fast with fsync on every write.
-Publishes on one connection are stored in the order they were sent."""
+Publishes are pipelined: each goes out over core NATS with a reply inbox and is awaited only
+for its acknowledgement, so many are on the wire at once, which is what makes a batch fast
+with fsync on every write. Publishes on one connection are stored in the order they were sent.
+One sweeper times out acknowledgements that never come (a reconnect, a leader election)
+instead of a timer per publish; nats-py's own `publish_async` has no timeout at all."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import json
 import logging
 import time
 from collections.abc import Sequence
 
+from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
+from nats.js.errors import APIError, NoStreamResponseError
 
 from desk_shared.contracts.envelope import Event
 from desk_shared.runtime.settings import BusSettings
@@ -21,10 +29,76 @@ from desk_shared.runtime.settings import BusSettings
 log = logging.getLogger(__name__)
 
 ACK_TIMEOUT_SECONDS = 2.0
+_NO_RESPONDERS = "503"
+
+Message = tuple[str, bytes, str, dict[str, str] | None]
+"""subject, data, Msg-Id, extra headers"""
 
 
 class PublishFailed(RuntimeError):
     """The log did not acknowledge a publish within the retry budget: nothing may be acked."""
+
+
+class _Acks:
+    """Futures of publishes awaiting their acknowledgement, keyed by reply token."""
+
+    def __init__(self, nc: Client) -> None:
+        self._nc = nc
+        self._prefix = ""
+        self._tokens = itertools.count()
+        self._pending: dict[str, tuple[asyncio.Future[PubAck], float]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._starting: asyncio.Lock = asyncio.Lock()
+
+    async def send(self, subject: str, data: bytes, headers: dict[str, str]) -> asyncio.Future[PubAck]:
+        if self._sweeper is None:
+            await self._start()
+        token = str(next(self._tokens))
+        future: asyncio.Future[PubAck] = asyncio.get_running_loop().create_future()
+        self._pending[token] = (future, time.monotonic() + ACK_TIMEOUT_SECONDS)
+        try:
+            await self._nc.publish(subject, data, reply=self._prefix + token, headers=headers)
+        except BaseException:
+            self._pending.pop(token, None)
+            raise
+        return future
+
+    async def _start(self) -> None:
+        async with self._starting:
+            if self._sweeper is None:
+                self._prefix = self._nc.new_inbox() + "."
+                await self._nc.subscribe(self._prefix + "*", cb=self._on_reply)
+                self._sweeper = asyncio.create_task(self._sweep(), name="publish-ack-sweeper")
+
+    async def _on_reply(self, msg: Msg) -> None:
+        entry = self._pending.pop(msg.subject[len(self._prefix):], None)
+        if entry is None or entry[0].done():
+            return
+        future = entry[0]
+        if msg.headers and msg.headers.get("Status") == _NO_RESPONDERS:
+            future.set_exception(NoStreamResponseError())
+            return
+        try:
+            reply = json.loads(msg.data)
+            if "error" in reply:
+                future.set_exception(APIError.from_error(reply["error"]))
+            else:
+                future.set_result(PubAck.from_response(reply))
+        except (ValueError, KeyError, TypeError) as exc:
+            future.set_exception(exc)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(ACK_TIMEOUT_SECONDS / 4)
+            now = time.monotonic()
+            for token in [t for t, (_, deadline) in self._pending.items() if deadline < now]:
+                future, _ = self._pending.pop(token)
+                if not future.done():
+                    future.set_exception(TimeoutError("no acknowledgement"))
+
+    def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
 
 
 class EventPublisher:
@@ -33,7 +107,7 @@ class EventPublisher:
     never make a duplicate; after that `PublishFailed` is raised."""
 
     def __init__(self, js: JetStreamContext, settings: BusSettings) -> None:
-        self._js = js
+        self._acks = _Acks(js._nc)  # nats-py keeps the connection there; acks come back over core NATS
         self._stream = settings.stream_name
         self._retry_seconds = settings.publish_retry_seconds
 
@@ -44,34 +118,34 @@ class EventPublisher:
         """Publish `events` in this order, pipelined; all must be acknowledged."""
         return await self.publish_many([(e.subject, e.to_json(), str(e.event_id), None) for e in events])
 
-    async def publish_many(self, messages: Sequence[tuple[str, bytes, str, dict[str, str] | None]],
-                           stream: str | None = None) -> list[PubAck]:
-        """(subject, data, msg_id, headers) each, sent in order without waiting, then their acks
-        awaited; a publish that failed is retried alone (its Msg-Id makes that safe)."""
+    async def publish_many(self, messages: Sequence[Message], stream: str | None = None) -> list[PubAck]:
+        """Send every message without waiting, then await their acknowledgements; a publish that
+        failed is retried alone (its Msg-Id makes that safe)."""
         stream = stream or self._stream
         futures: list[asyncio.Future[PubAck] | None] = []
         for subject, data, msg_id, headers in messages:
             try:
-                futures.append(await self._send(subject, data, msg_id, headers, stream))
+                futures.append(await self._acks.send(subject, data, _headers(msg_id, stream, headers)))
             except NatsError as exc:  # not even sent (connection closed): retried below
                 log.warning("publish to %s not sent (%r); retrying with the same Msg-Id", subject, exc)
                 futures.append(None)
-        sent = [f for f in futures if f is not None]
-        if sent:
-            await asyncio.wait(sent, timeout=ACK_TIMEOUT_SECONDS)
         acks: list[PubAck] = []
-        try:
-            for (subject, data, msg_id, headers), future in zip(messages, futures, strict=True):
-                ack = _result(future)
-                if ack is None:
+        for index, ((subject, data, msg_id, headers), future) in enumerate(zip(messages, futures, strict=True)):
+            try:
+                ack = await future if future is not None else None
+            except (TimeoutError, NatsError) as exc:
+                log.warning("publish to %s not acknowledged (%r); retrying with the same Msg-Id", subject, exc)
+                ack = None
+            except asyncio.CancelledError:
+                _forget(futures[index:])
+                raise
+            if ack is None:
+                try:
                     ack = await self.publish_raw(subject, data, msg_id, headers, stream=stream)
-                acks.append(ack)
-        finally:
-            for future in sent:  # retrieve what failed, so nothing is reported as never retrieved
-                if not future.done():
-                    future.cancel()
-                elif not future.cancelled():
-                    future.exception()
+                except BaseException:
+                    _forget(futures[index + 1:])
+                    raise
+            acks.append(ack)
         return acks
 
     async def publish_raw(self, subject: str, data: bytes, msg_id: str, headers: dict[str, str] | None = None,
@@ -81,8 +155,8 @@ class EventPublisher:
         delay = 0.1
         while True:
             try:
-                future = await self._send(subject, data, msg_id, headers, stream or self._stream)
-                return await asyncio.wait_for(future, ACK_TIMEOUT_SECONDS)
+                return await (await self._acks.send(subject, data, _headers(msg_id, stream or self._stream,
+                                                                              headers)))
             except (TimeoutError, NatsError) as exc:
                 if time.monotonic() + delay > deadline:
                     raise PublishFailed(f"publish to {subject} not acknowledged: {exc!r}") from exc
@@ -90,20 +164,22 @@ class EventPublisher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
-    async def _send(self, subject: str, data: bytes, msg_id: str, headers: dict[str, str] | None,
-                    stream: str) -> asyncio.Future[PubAck]:
-        # a fresh dict each time: publish_async adds the expected-stream header to it
-        return await self._js.publish_async(subject, data, stream=stream,
-                                            headers={"Nats-Msg-Id": msg_id, **(headers or {})})
+    def close(self) -> None:
+        """Stop the acknowledgement sweeper (the connection's owner closes the connection)."""
+        self._acks.close()
 
 
-def _result(future: asyncio.Future[PubAck] | None) -> PubAck | None:
-    """The acknowledgement, or None when the publish must be retried (no answer, or an error)."""
-    if future is None or not future.done() or future.cancelled() or future.exception() is not None:
-        if future is not None and future.done() and not future.cancelled():
-            log.warning("publish not acknowledged (%r); retrying with the same Msg-Id", future.exception())
-        return None
-    ack = future.result()
-    if ack.duplicate:
-        log.debug("duplicate dropped by JetStream (first at seq %s)", ack.seq)
-    return ack
+def _headers(msg_id: str, stream: str, extra: dict[str, str] | None) -> dict[str, str]:
+    return {"Nats-Msg-Id": msg_id, "Nats-Expected-Stream": stream, **(extra or {})}
+
+
+def _forget(futures: Sequence[asyncio.Future[PubAck] | None]) -> None:
+    """Retrieve what the caller will not await, so nothing is reported as never retrieved."""
+    for future in futures:
+        if future is None:
+            continue
+        if not future.done():
+            future.cancel()
+        elif not future.cancelled():
+            with contextlib.suppress(BaseException):
+                future.exception()
