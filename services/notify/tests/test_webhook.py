@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
-from desk_notify.webhook import Attempt, WebhookSender
+from desk_notify.webhook import Attempt, WebhookSender, session
 from desk_pemilu.embedded_nats import free_port
 
 if TYPE_CHECKING:  # the fixture's type; conftest is not importable under --import-mode=importlib
@@ -30,7 +29,7 @@ def test_no_answer_is_never_final() -> None:
 
 
 async def post(url: str) -> Attempt:
-    async with httpx.AsyncClient(timeout=2) as client:
+    async with session(2.0) as client:
         return await WebhookSender(client).post(url, {"a": 1}, "key-1")
 
 
@@ -44,4 +43,11 @@ async def test_one_post_with_the_alerts_key(webhooks: WebhookServer) -> None:
 
 async def test_an_unreachable_port_is_an_error_not_an_exception() -> None:
     attempt = await post(f"http://127.0.0.1:{free_port()}/hook")
-    assert attempt.status_code is None and "ConnectError" in attempt.reason
+    assert attempt.status_code is None and "ClientConnectorError" in attempt.reason
+
+
+async def test_a_receiver_that_never_answers_is_a_timeout(webhooks: WebhookServer) -> None:
+    webhooks.delay["/hang"] = 2.0
+    async with session(0.3) as client:
+        attempt = await WebhookSender(client).post(webhooks.url("/hang"), {"a": 1}, "key-2")
+    assert attempt.status_code is None and "Timeout" in attempt.reason

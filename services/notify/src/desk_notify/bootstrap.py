@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import httpx
-
 from desk_notify.contacts import ContactsFile
 from desk_notify.handler import Deliver, FanOut
 from desk_notify.settings import NotifySettings
-from desk_notify.webhook import WebhookSender
+from desk_notify.webhook import WebhookSender, session
 from desk_shared.contracts.events import AlertRequested, IncidentEscalated
 from desk_shared.contracts.regions import regions
 from desk_shared.runtime.consumer import Routes, consume
@@ -27,10 +25,9 @@ async def run(settings: NotifySettings, bus: BusSettings, stop: asyncio.Event) -
     elif not contacts.book().contact:
         log.error("no contacts in %s: every alert will be recorded as AlertFailed", settings.contacts_file)
     directory = await asyncio.to_thread(regions)
-    limits = httpx.Limits(max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections)
-    async with httpx.AsyncClient(timeout=settings.request_timeout, limits=limits) as client:
+    async with session(settings.request_timeout) as client:
+        sender = WebhookSender(client, settings.per_receiver)
         routes = (Routes()
                   .on(IncidentEscalated, FanOut(directory, settings.producer))
-                  .on(AlertRequested, Deliver(WebhookSender(client), contacts, settings.producer,
-                                              settings.max_attempts)))
+                  .on(AlertRequested, Deliver(sender, contacts, settings.producer, settings.max_attempts)))
         await consume(bus, settings.consumer_spec(), routes, stop)

@@ -17,12 +17,12 @@ from desk_notify.outcomes import delivered, failed
 from desk_notify.webhook import WebhookSender
 from desk_shared.contracts.events import AlertRequested, Event, IncidentEscalated
 from desk_shared.contracts.regions import RegionDirectory
-from desk_shared.runtime.consumer import Delivery
+from desk_shared.runtime.consumer import Delivery, RetryLater
 
 log = logging.getLogger(__name__)
 
 
-class DeliveryPending(Exception):
+class DeliveryPending(RetryLater):
     """This attempt failed in a way that may pass: try again later."""
 
 

@@ -29,8 +29,10 @@ class NotifySettings(BaseSettings):
     max_retry_delay: float = Field(15.0, gt=0, description="The longest wait between attempts: a channel that "
                                                            "comes back gets its alerts within this.")
     request_timeout: float = Field(5.0, gt=0, description="Seconds for one webhook request.")
-    max_connections: int = Field(100, ge=1, description="Webhook requests open at once.")
-    in_flight: int = Field(512, ge=1, description="Alerts worked on at once.")
+    per_receiver: int = Field(16, ge=1, description="Requests open at once to one receiver (scheme, host, port); "
+                                                    "more wait for a turn, so a slow receiver holds only its own.")
+    in_flight: int = Field(4096, ge=1, description="Alerts worked on at once (waiting for a receiver's turn "
+                                                   "included).")
     ack_wait_seconds: float = Field(30.0, gt=0)
 
     def consumer_spec(self) -> ConsumerSpec:

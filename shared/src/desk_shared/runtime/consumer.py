@@ -55,6 +55,10 @@ class Poison(Exception):
     """The input can never be processed (invalid in a way no retry mends): dead-letter it now."""
 
 
+class RetryLater(Exception):
+    """Expected, passing trouble (a liaison's channel down): retry with back-off, logged quietly."""
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """What a handler may know about the message that brought its event."""
@@ -350,8 +354,9 @@ class DurableConsumer:
             if attempt >= self._spec.max_deliver:
                 return await self._give_up(msg, f"failed {attempt} times, last: {exc!r}")
             delay = self._spec.retry_delay(attempt)
-            log.warning("%s: attempt %d of seq %s failed (%r); retry in %.1f s", self._spec.name, attempt,
-                        msg.metadata.sequence.stream, exc, delay)
+            log.log(logging.INFO if isinstance(exc, RetryLater) else logging.WARNING,
+                    "%s: attempt %d of seq %s failed (%s); retry in %.1f s", self._spec.name, attempt,
+                    msg.metadata.sequence.stream, exc if isinstance(exc, RetryLater) else repr(exc), delay)
             await msg.nak(delay=delay)
             return False
         await msg.ack()

@@ -1,0 +1,50 @@
+"""A webhook receiver for the benchmarks, run as its own process (so its work does not share a
+GIL with the load it measures): records when each alert arrived; `/slow` answers after 3 s.
+
+    python -m bench.receiver PORT        GET /arrivals -> {alert_id: unix time}"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+import uvicorn
+
+Scope = dict[str, Any]
+
+
+def make_app() -> Any:
+    arrivals: dict[str, float] = {}
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        path = scope["path"]
+        answer = b""
+        if scope["method"] == "GET" and path == "/arrivals":
+            answer = json.dumps(arrivals).encode()
+        elif path == "/slow":
+            await asyncio.sleep(3.0)
+        elif path == "/alerts":
+            alert = json.loads(body or b"{}").get("alert_id")
+            if alert is not None:
+                arrivals.setdefault(alert, time.time())
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+
+    return app
+
+
+if __name__ == "__main__":
+    uvicorn.run(make_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False,
+                backlog=4096)
