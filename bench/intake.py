@@ -8,6 +8,11 @@ process, then measures, one after the other:
   (b) HTTP POST /v1/reports through wrk at 32 connections (throughput, wrk's percentiles);
   (c) HTTP paced at about 500 reports/s (wrk's `delay()` per connection);
   (d) the NATS door `desk.intake.<agency>.report`, 32 concurrent requesters, then paced.
+Paced means each connection (requester) waits a random time before each request, drawn from
+an exponential distribution with a mean of 64 ms (32 x 1/64 ms = 500/s, a little less since
+each also waits for its answer): independent reporters, as a desk sees them. A fixed 64 ms
+(wrk's usual way) keeps all 32 connections in lockstep, so every 64 ms 32 reports arrive at
+the same instant; that burst is measured too, for information (`lockstep`).
 Every request is a distinct report (its own Idempotency-Key and text). "Accepted" counts
 202 answers (HTTP) or `accepted` replies (NATS); the growth of the event stream is printed
 as a cross-check. `--system` also runs triage, projection and notify, as `desk up` does.
@@ -20,6 +25,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import subprocess
@@ -79,6 +85,51 @@ class Figures:
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+# ----------------------------------------------------------------------------- CPU use
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user + system seconds) of a live process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds used so far by `root` and its live descendants (intake's workers)."""
+    stats = {int(d.name): s for d in Path("/proc").iterdir() if d.name.isdigit() and (s := _proc_stat(int(d.name)))}
+    total, frontier = 0.0, {root}
+    while frontier:
+        total += sum(stats[pid][1] for pid in frontier if pid in stats)
+        frontier = {pid for pid, (parent, _) in stats.items() if parent in frontier}
+    return total
+
+
+class CpuMeter:
+    """Cores used during a measurement by intake, nats-server and the load generator (this
+    process and wrk): where the two cores went."""
+
+    def __init__(self, intake: int, server: int) -> None:
+        self._pids = {"intake": intake, "nats-server": server}
+        self._start = self._sample()
+
+    def _sample(self) -> dict[str, float]:
+        times = os.times()
+        return {**{name: tree_cpu_seconds(pid) for name, pid in self._pids.items()},
+                "client": times.user + times.system + times.children_user + times.children_system,
+                "wall": time.monotonic()}
+
+    def cores(self) -> str:
+        end = self._sample()
+        wall = end["wall"] - self._start["wall"]
+        used = {k: (end[k] - self._start[k]) / wall for k in end if k != "wall"}
+        self._start = end
+        return " ".join(f"{k} {v:.2f}" for k, v in used.items())
 
 
 # ----------------------------------------------------------------------------- machine
@@ -160,8 +211,12 @@ end
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
-def wrk_script(path: Path, run: str, delay_ms: float | None) -> Path:
-    delay = f"function delay() return {delay_ms:.1f} end" if delay_ms else ""
+def wrk_script(path: Path, run: str, delay_ms: float | None, lockstep: bool = False) -> Path:
+    delay = ""
+    if delay_ms and lockstep:
+        delay = f"function delay() return {delay_ms:.1f} end"
+    elif delay_ms:
+        delay = f"function delay() return math.floor(-{delay_ms:.1f} * math.log(1 - math.random())) end"
     text = (WRK_SCRIPT.replace("RUN", run).replace("KECAMATAN", KECAMATAN).replace("TEXT", TEXT)
             .replace("DELAY", delay))
     path.write_text(text)
@@ -188,6 +243,7 @@ def run_wrk(name: str, url: str, script: Path, seconds: float, threads: int) -> 
 
 # ----------------------------------------------------------------------------- (d) NATS door
 async def nats_door(name: str, url: str, run: str, seconds: float, rate: float | None) -> Figures:
+    """`run` must differ per call: a reused Idempotency-Key is answered as a duplicate."""
     """32 concurrent requesters on one connection; with `rate`, each keeps its own schedule."""
     nc = await nats.connect(url)
     subject = subjects.intake_report_subject("bench")
@@ -196,13 +252,13 @@ async def nats_door(name: str, url: str, run: str, seconds: float, rate: float |
     deadline = time.perf_counter() + seconds
 
     async def requester(index: int) -> None:
-        interval = CONCURRENCY / rate if rate else 0.0
-        due = time.perf_counter() + interval * index / CONCURRENCY
+        mean_gap = CONCURRENCY / rate if rate else 0.0
+        due = time.perf_counter() + random.expovariate(1 / mean_gap) if rate else 0.0
         sent = 0
         while True:
             if rate:
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                due += interval
+                due = time.perf_counter() + random.expovariate(1 / mean_gap)
             if time.perf_counter() >= deadline:
                 return
             sent += 1
@@ -264,6 +320,7 @@ def main() -> None:
                         help="DESK_INTAKE_WORKERS for intake (default: intake's own default)")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk's threads (default 1: the machine is small)")
     parser.add_argument("--system", action="store_true", help="also run triage, projection and notify")
+    parser.add_argument("--doors", default="http,nats", help="which doors to measure (default http,nats)")
     args = parser.parse_args()
     wrk = shutil.which("wrk")
     print(f"machine: {machine()}")
@@ -299,27 +356,37 @@ def main() -> None:
         def record(key: str, figures: Figures) -> None:
             results[key] = figures
             print(figures.line(baseline.rate), flush=True)
+            print(f"{'':<34} cores used: {meter.cores()}", flush=True)
 
         try:
             wait_serving(base_url, intake)
             print(f"intake: DESK_INTAKE_WORKERS={env.get('DESK_INTAKE_WORKERS', 'default')}; "
                   f"{'whole system running' if args.system else 'intake alone'}; {args.seconds:.0f} s per figure\n")
             before = asyncio.run(stream_messages(server.url))
+            assert intake.process and server.process
+            meter = CpuMeter(intake.process.pid, server.process.pid)
             baseline = asyncio.run(raw_baseline(server.url, args.seconds))
             print(baseline.line(None), flush=True)
-            if wrk:
+            print(f"{'':<34} cores used: {meter.cores()}", flush=True)
+            if wrk and "http" in args.doors:
                 warm = run_wrk("warm-up", base_url, wrk_script(home / "warm.lua", f"{run}w", None), 2, args.wrk_threads)
                 warmed = warm.accepted
+                meter.cores()
                 record("HTTP load", run_wrk("(b) HTTP wrk, 32 connections", base_url,
                                             wrk_script(home / "load.lua", f"{run}h", None), args.seconds,
                                             args.wrk_threads))
                 record("HTTP paced", run_wrk(f"(c) HTTP wrk, paced ~{PACED_RATE:.0f}/s", base_url,
                                              wrk_script(home / "paced.lua", f"{run}p", 1000 * CONCURRENCY / PACED_RATE),
                                              args.seconds, args.wrk_threads))
-            record("NATS load", asyncio.run(nats_door("(d) NATS door, 32 requesters", server.url, run,
-                                                      args.seconds, None)))
-            record("NATS paced", asyncio.run(nats_door(f"(d) NATS door, paced ~{PACED_RATE:.0f}/s", server.url,
-                                                       run, args.seconds, PACED_RATE)))
+                record("HTTP lockstep", run_wrk(f"(c) HTTP wrk, lockstep ~{PACED_RATE:.0f}/s", base_url,
+                                                wrk_script(home / "lockstep.lua", f"{run}l",
+                                                           1000 * CONCURRENCY / PACED_RATE, lockstep=True),
+                                                args.seconds / 2, args.wrk_threads))
+            if "nats" in args.doors:
+                record("NATS load", asyncio.run(nats_door("(d) NATS door, 32 requesters", server.url, f"{run}n",
+                                                          args.seconds, None)))
+                record("NATS paced", asyncio.run(nats_door(f"(d) NATS door, paced ~{PACED_RATE:.0f}/s", server.url,
+                                                           f"{run}q", args.seconds, PACED_RATE)))
             after = asyncio.run(stream_messages(server.url))
         finally:
             stop_all(processes)

@@ -20,6 +20,10 @@ class IntakeSettings(BaseSettings):
         "", description="Comma-separated regency codes (e.g. 11.13) this desk accepts; empty accepts all of Indonesia."
     )
     nats_queue_group: str = "desk-intake"
+    nats_max_in_flight: int = Field(
+        256, gt=0, description="NATS requests one worker handles at once; more wait in the client's queue."
+    )
+    shutdown_seconds: float = Field(5.0, ge=0, description="On stop, how long requests in flight may take.")
     retry_after_seconds: int = Field(5, description="Retry-After sent with 503 when the log is unreachable.")
 
     @property
