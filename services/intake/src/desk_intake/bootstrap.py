@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,11 +21,14 @@ from desk_intake.reports_endpoint import ReportsEndpoint
 from desk_intake.settings import IntakeSettings
 from desk_shared.contracts.regions import regions
 from desk_shared.runtime.bus import connect
+from desk_shared.runtime.process import setup_logging
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import ensure_streams
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
 
 
 def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors:
@@ -60,3 +66,18 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
 
 def _is_connected(nc: Client | None) -> bool:
     return nc is not None and nc.is_connected
+
+
+def worker_app() -> http_api.HttpDoors:
+    """The app of one worker process when there are several (uvicorn calls this in each)."""
+    _stop_with_supervisor()
+    settings, bus = IntakeSettings(), BusSettings()
+    setup_logging(bus.log_level, "intake")
+    return create_app(settings, bus)
+
+
+def _stop_with_supervisor() -> None:
+    """Linux: a worker gets SIGTERM when its supervisor dies (even by kill -9), so none is
+    left holding the port."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
