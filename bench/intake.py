@@ -41,6 +41,7 @@ from pathlib import Path
 import httpx
 import nats
 
+from desk_intake.settings import IntakeSettings
 from desk_intake.submission import SubmitReport, accept
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port, nats_server_binary
 from desk_pemilu.processes import ServiceProcess, service_processes, stop_all
@@ -375,7 +376,8 @@ def main() -> None:
 
         try:
             wait_serving(base_url, intake)
-            print(f"intake: DESK_INTAKE_WORKERS={env.get('DESK_INTAKE_WORKERS', 'default')}; "
+            workers = env.get("DESK_INTAKE_WORKERS", f"{IntakeSettings().workers} (default)")
+            print(f"intake: DESK_INTAKE_WORKERS={workers}; "
                   f"{'whole system running' if args.system else 'intake alone'}; {args.seconds:.0f} s per figure\n")
             before = asyncio.run(stream_messages(server.url))
             assert intake.process and server.process
@@ -415,7 +417,7 @@ def main() -> None:
         for door in ("HTTP", "NATS"):
             load, calm = results.get(f"{door} load"), results.get(f"{door} paced")
             if not load or not calm:
-                print(f"  {door}: NOT MEASURED" + (" (wrk is missing)" if door == "HTTP" else ""))
+                print(f"  {door}: NOT MEASURED" + (" (WRK IS MISSING)" if door == "HTTP" and not wrk else ""))
                 continue
             print(f"  {door}: >= {GOAL_RATE:,.0f} accepted/s at 32: {load.rate:,.0f}/s -> "
                   f"{verdict(load.rate >= GOAL_RATE)};  p99 < {GOAL_P99_MS:.0f} ms at ~{PACED_RATE:.0f}/s: "

@@ -12,8 +12,9 @@ class IntakeSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8700
     workers: int = Field(
-        1, ge=1, description="Worker processes sharing the HTTP port, each with its own NATS connection in the queue "
-                             "group. 1 measured best on 2 cores with the rest of the system running (bench/intake.py)."
+        1, ge=1, description="Worker processes sharing the HTTP port, each with its own NATS connection in the "
+                             "queue group. 1 by default: on 2 cores, with the rest of the system running, 2 measured "
+                             "no better (bench/intake.py --system --workers 2); intake waits on the log's fsync."
     )
     max_body_bytes: int = Field(64 * 1024, gt=0, description="Larger request bodies get 413.")
     max_drain_bytes: int = Field(
