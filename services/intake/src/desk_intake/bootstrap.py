@@ -37,7 +37,7 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         regions()  # read the region directory now, not during the first request
         gc.collect()
-        gc.freeze()  # what exists now lives for good: no collection need walk it again (a full one took ~25 ms)
+        gc.freeze()  # long-lived from here on: no full collection walks it again (one took ~25 ms)
         nc = await connect(bus, "desk-intake")  # waits for NATS, retrying every second
         app.state.nats = nc
         js = nc.jetstream()
@@ -61,7 +61,6 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, drain=settings.max_drain_bytes)
     reports = BodySizeLimit(ReportsEndpoint(app.state), limit=settings.max_body_bytes, drain=settings.max_drain_bytes)
     return http_api.HttpDoors(app, reports)
-
 
 
 def _is_connected(nc: Client | None) -> bool:
