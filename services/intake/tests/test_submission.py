@@ -41,6 +41,10 @@ def test_every_field_error_is_reported_at_once() -> None:
     {"text": "x" * 10_001},
     {"occurred_at": (utc_now() + timedelta(hours=1)).isoformat()},
     {"occurred_at": "2024-02-14T10:00:00"},  # no time zone
+    {"occurred_at": "1999-12-31T23:59:59+00:00"},  # before 2000-01-01
+    {"occurred_at": "2000-01-01T06:59:59+07:00"},  # 1999 in UTC
+    {"occurred_at": "0001-01-01T00:00+14:00"},  # not expressible in UTC
+    {"occurred_at": "9999-12-31T23:59:59-14:00"},  # not expressible in UTC either
     {"category_hint": "gossip"},
     {"agency": "KPU!"},
     {"village": "11.13.01.9999"},
@@ -81,3 +85,19 @@ def test_conflicting_keys_and_agencies_are_rejected() -> None:
         accept(SubmitReport(**GOOD, idempotency_key="a", agency="bawaslu"), channel="nats", agency="kpu",
                header_key="b", scope=frozenset())
     assert {p.field for p in caught.value.problems} == {"idempotency_key", "agency"}
+
+
+def test_plausible_occurrence_times_are_kept() -> None:
+    for at in ("2000-01-01T00:00:00+00:00", "2024-02-14T10:00:00+07:00", utc_now().isoformat()):
+        assert SubmitReport.model_validate(GOOD | {"occurred_at": at}).occurred_at is not None
+
+
+@pytest.mark.parametrize(("at", "message"), [
+    ("1999-12-31T23:59:59+00:00", "occurred_at is before 2000-01-01"),
+    ("0001-01-01T00:00+14:00", "occurred_at cannot be expressed in UTC"),
+    ((utc_now() + timedelta(days=1)).isoformat(), "occurred_at is in the future"),
+])
+def test_impossible_occurrence_times_say_why(at: str, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SubmitReport.model_validate(GOOD | {"occurred_at": at})
+    assert [p.message for p in field_problems(caught.value.errors())] == [message]

@@ -1,6 +1,12 @@
-"""`python -m desk_intake` / `desk-intake`: serve the HTTP and NATS entry points."""
+"""`python -m desk_intake` / `desk-intake`: serve the HTTP and NATS entry points.
+
+With `DESK_INTAKE_WORKERS` > 1, uvicorn's supervisor binds the port once and runs that many
+worker processes on it (restarting one that dies); each has its own NATS connection and
+joins the NATS queue group, so both doors share the load."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import uvicorn
 
@@ -13,8 +19,12 @@ from desk_shared.runtime.settings import BusSettings
 def main() -> None:
     settings, bus = IntakeSettings(), BusSettings()
     setup_logging(bus.log_level, "intake")
-    uvicorn.run(create_app(settings, bus), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=5)
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": "warning",
+                               "timeout_graceful_shutdown": settings.shutdown_seconds}
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings, bus), **options)
+    else:
+        uvicorn.run("desk_intake.bootstrap:worker_app", factory=True, workers=settings.workers, **options)
 
 
 if __name__ == "__main__":

@@ -1,57 +1,82 @@
-"""Wiring: one NATS connection (FastStream broker) serves the NATS API and publishes for both."""
+"""Wiring: one NATS connection serves the NATS API and publishes for both doors."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from faststream.nats import NatsBroker
+from nats.aio.client import Client
 
-from desk_intake import http_api, nats_api
+from desk_intake import http_api
+from desk_intake.body_limit import BodySizeLimit
+from desk_intake.nats_api import NatsDoor
 from desk_intake.receiving import Intake
+from desk_intake.reports_endpoint import ReportsEndpoint
 from desk_intake.settings import IntakeSettings
-from desk_shared.runtime.bus import connect_options
+from desk_shared.contracts.regions import regions
+from desk_shared.runtime.bus import connect
+from desk_shared.runtime.process import setup_logging
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import ensure_streams
 
 log = logging.getLogger(__name__)
 
+_PR_SET_PDEATHSIG = 1
 
-def create_app(settings: IntakeSettings, bus: BusSettings) -> FastAPI:
-    broker = NatsBroker(**connect_options(bus, "desk-intake"), logger=None)
 
-    def intake() -> Intake:
-        return app.state.intake
-
-    nats_api.register(broker, settings, intake)
-
+def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors:
+    """The ASGI app of one intake worker: its own NATS connection, both doors."""
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await broker.connect()  # waits for NATS, retrying every second
-        js = broker.connection.jetstream()
+        regions()  # read the region directory now, not during the first request
+        gc.collect()
+        gc.freeze()  # long-lived from here on: no full collection walks it again (one took ~25 ms)
+        nc = await connect(bus, "desk-intake")  # waits for NATS, retrying every second
+        app.state.nats = nc
+        js = nc.jetstream()
         await ensure_streams(js, bus)
         app.state.intake = Intake(EventPublisher(js, bus), settings.regency_scope)
-        await broker.start()
+        door = NatsDoor(nc, app.state.intake, settings)
+        await door.start()
         log.info("intake API listening on http://%s:%d; NATS requests on desk.intake.<agency>.report",
                  settings.host, settings.port)
         yield
-        await broker.stop()
+        await door.stop(settings.shutdown_seconds)
+        await nc.close()
 
     app = FastAPI(title="Desk Pemilu intake", version="0.1.0", lifespan=lifespan,
                   description="Agencies submit incident reports; each accepted report is appended to the event log.")
     app.state.settings = settings
-    app.state.connected = lambda: _is_connected(broker)
+    app.state.nats = None
+    app.state.connected = lambda: _is_connected(app.state.nats)
     app.include_router(http_api.router)
     http_api.install_error_handlers(app)
-    app.add_middleware(http_api.BodySizeLimit, limit=settings.max_body_bytes, drain=settings.max_drain_bytes)
-    return app
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes, drain=settings.max_drain_bytes)
+    reports = BodySizeLimit(ReportsEndpoint(app.state), limit=settings.max_body_bytes, drain=settings.max_drain_bytes)
+    return http_api.HttpDoors(app, reports)
 
 
-def _is_connected(broker: NatsBroker) -> bool:
-    try:
-        return bool(broker.connection.is_connected)
-    except Exception:  # not connected yet
-        return False
+def _is_connected(nc: Client | None) -> bool:
+    return nc is not None and nc.is_connected
+
+
+def worker_app() -> http_api.HttpDoors:
+    """The app of one worker process when there are several (uvicorn calls this in each)."""
+    _stop_with_supervisor()
+    settings, bus = IntakeSettings(), BusSettings()
+    setup_logging(bus.log_level, "intake")
+    return create_app(settings, bus)
+
+
+def _stop_with_supervisor() -> None:
+    """Linux: a worker gets SIGTERM when its supervisor dies (even by kill -9), so none is
+    left holding the port."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -3,15 +3,25 @@
 The reply is JSON: `{"status": "accepted", "report_id", "duplicate", "sequence"}`,
 `{"status": "rejected", "errors": [{"field", "message"}]}` or
 `{"status": "unavailable", "retry_after": seconds}`. The agency is the subject's token
-(NATS permissions will restrict each agency to its own subject)."""
+(NATS permissions will restrict each agency to its own subject).
+
+Requests are answered concurrently: each one waits mostly for JetStream's acknowledgement
+(an fsync), so one at a time would cap the door at a few hundred per second. A plain nats-py
+subscription hands each message to its own task, at most `nats_max_in_flight` at once; past
+that the subscription's callback waits and messages queue in the client (a requester that
+gives up meanwhile simply retries)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import re
-from collections.abc import Callable
 from typing import Any
 
-from faststream.nats import NatsBroker, NatsMessage
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from pydantic import ValidationError
 
 from desk_intake.receiving import Intake
@@ -20,6 +30,8 @@ from desk_intake.submission import FieldProblem, Rejected, SubmitReport, field_p
 from desk_shared.contracts import subjects
 from desk_shared.runtime.publisher import PublishFailed
 
+log = logging.getLogger(__name__)
+
 _AGENCY = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 
 
@@ -27,25 +39,66 @@ def rejected(problems: list[FieldProblem]) -> dict[str, Any]:
     return {"status": "rejected", "errors": [{"field": p.field, "message": p.message} for p in problems]}
 
 
-def register(broker: NatsBroker, settings: IntakeSettings, intake: Callable[[], Intake]) -> None:
-    @broker.subscriber(subjects.INTAKE_REPORTS, queue=settings.nats_queue_group,
-                       title="desk.intake.<agency>.report", description="Submit a report; the reply says why not.")
-    async def on_report(msg: NatsMessage) -> dict[str, Any]:
-        agency = subjects.agency_of_intake_subject(msg.raw_message.subject)
-        if not _AGENCY.match(agency):
-            return rejected([FieldProblem("subject", f"invalid agency {agency!r} in the subject")])
-        if len(msg.body) > settings.max_body_bytes:
-            return rejected([FieldProblem("body", f"exceeds {settings.max_body_bytes} bytes")])
+async def answer(intake: Intake, settings: IntakeSettings, subject: str, body: bytes,
+                 headers: dict[str, str] | None) -> dict[str, Any]:
+    """The reply to one request on `subject` (same checks and event as the HTTP door)."""
+    agency = subjects.agency_of_intake_subject(subject)
+    if not _AGENCY.match(agency):
+        return rejected([FieldProblem("subject", f"invalid agency {agency!r} in the subject")])
+    if len(body) > settings.max_body_bytes:
+        return rejected([FieldProblem("body", f"exceeds {settings.max_body_bytes} bytes")])
+    try:
+        report = SubmitReport.model_validate_json(body)
+    except ValidationError as exc:
+        return rejected(field_problems(exc.errors(include_url=False)))
+    try:
+        receipt = await intake.submit(report, channel="nats", agency=agency,
+                                      header_key=(headers or {}).get("Idempotency-Key"))
+    except Rejected as exc:
+        return rejected(exc.problems)
+    except PublishFailed:
+        return {"status": "unavailable", "retry_after": settings.retry_after_seconds}
+    return {"status": "accepted", "report_id": str(receipt.report_id), "duplicate": receipt.duplicate,
+            "sequence": receipt.sequence}
+
+
+class NatsDoor:
+    """Serves `desk.intake.*.report` in the queue group, many requests at once (bounded)."""
+
+    def __init__(self, nc: Client, intake: Intake, settings: IntakeSettings) -> None:
+        self._nc = nc
+        self._intake = intake
+        self._settings = settings
+        self._slots = asyncio.Semaphore(settings.nats_max_in_flight)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._subscription: Subscription | None = None
+
+    async def start(self) -> None:
+        self._subscription = await self._nc.subscribe(subjects.INTAKE_REPORTS, queue=self._settings.nats_queue_group,
+                                                      cb=self._dispatch)
+
+    async def stop(self, grace_seconds: float) -> None:
+        """No new requests; those in flight get up to `grace_seconds` to be answered."""
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+            self._subscription = None
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
+
+    async def _dispatch(self, msg: Msg) -> None:
+        await self._slots.acquire()  # all slots busy: the subscription waits, its messages queue
+        task = asyncio.create_task(self._serve(msg))
+        self._in_flight.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slots.release()
+
+    async def _serve(self, msg: Msg) -> None:
         try:
-            report = SubmitReport.model_validate_json(msg.body)
-        except ValidationError as exc:
-            return rejected(field_problems(exc.errors(include_url=False)))
-        try:
-            receipt = await intake().submit(report, channel="nats", agency=agency,
-                                            header_key=(msg.headers or {}).get("Idempotency-Key"))
-        except Rejected as exc:
-            return rejected(exc.problems)
-        except PublishFailed:
-            return {"status": "unavailable", "retry_after": settings.retry_after_seconds}
-        return {"status": "accepted", "report_id": str(receipt.report_id), "duplicate": receipt.duplicate,
-                "sequence": receipt.sequence}
+            reply = await answer(self._intake, self._settings, msg.subject, msg.data, msg.headers)
+            if msg.reply:  # a plain publish is served too; it just gets no answer
+                await msg.respond(json.dumps(reply).encode())
+        except Exception:  # a bug or a lost connection: the requester times out and may retry
+            log.exception("request on %s not answered", msg.subject)

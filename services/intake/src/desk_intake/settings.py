@@ -11,6 +11,11 @@ class IntakeSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8700
+    workers: int = Field(
+        1, ge=1, description="Worker processes sharing the HTTP port, each with its own NATS connection in the "
+                             "queue group. 1 by default: on 2 cores, with the rest of the system running, 2 measured "
+                             "no better (bench/intake.py --system --workers 2); intake waits on the log's fsync."
+    )
     max_body_bytes: int = Field(64 * 1024, gt=0, description="Larger request bodies get 413.")
     max_drain_bytes: int = Field(
         16 * 1024 * 1024, gt=0, description="An oversized body is read up to this size before the 413 (beyond "
@@ -20,6 +25,10 @@ class IntakeSettings(BaseSettings):
         "", description="Comma-separated regency codes (e.g. 11.13) this desk accepts; empty accepts all of Indonesia."
     )
     nats_queue_group: str = "desk-intake"
+    nats_max_in_flight: int = Field(
+        256, gt=0, description="NATS requests one worker handles at once; more wait in the client's queue."
+    )
+    shutdown_seconds: float = Field(5.0, ge=0, description="On stop, how long requests in flight may take.")
     retry_after_seconds: int = Field(5, description="Retry-After sent with 503 when the log is unreachable.")
 
     @property

@@ -1,0 +1,45 @@
+"""RFC 9457 problem documents, the body of every HTTP error intake answers."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from starlette.responses import JSONResponse
+
+from desk_intake.submission import FieldProblem
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] = []
+
+
+def problem(status: int, kind: str, title: str, detail: str, errors: list[FieldProblem] = (),  # type: ignore[assignment]
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"type": f"/problems/{kind}", "title": title, "status": status, "detail": detail,
+            "errors": [{"field": p.field, "message": p.message} for p in errors]}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def invalid(problems: list[FieldProblem], detail: str | None = None) -> JSONResponse:
+    """422: the report is well-formed JSON, but these fields are not acceptable."""
+    return problem(422, "invalid-report", "Invalid report", detail or f"{len(problems)} field(s) invalid", problems)
+
+
+def malformed(problems: list[FieldProblem]) -> JSONResponse:
+    """400: the body is not JSON at all."""
+    return problem(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.", problems)
+
+
+def too_large(limit: int) -> JSONResponse:
+    return problem(413, "too-large", "Request too large", f"The body exceeds {limit} bytes.")
+
+
+def log_unavailable(retry_after_seconds: int) -> JSONResponse:
+    return problem(503, "log-unavailable", "Event log unavailable",
+                   "The report could not be stored; nothing was accepted. Retry with the same idempotency key.",
+                   headers={"Retry-After": str(retry_after_seconds)})

@@ -1,0 +1,109 @@
+"""POST /v1/reports, the hot path: parsed, checked and answered without FastAPI's machinery.
+
+FastAPI's per-request work (routing, middleware, dependency solving, body decoding,
+response-model validation) cost more CPU than the report itself, and with fsync on every
+write the CPU a request holds the event loop for is what limits a worker under load. So
+the dispatcher in `http_api` hands this one route to `ReportsEndpoint`, a plain ASGI app:
+the body is validated once by pydantic (`model_validate_json`) and the answer is written as
+bytes. The FastAPI route of the same path documents it and answers through the same
+`receive_report`, so both give the same answers."""
+
+from __future__ import annotations
+
+import uuid
+from email.message import Message as MimeMessage
+
+from pydantic import ValidationError
+from starlette.datastructures import State
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from desk_intake.problems import invalid, log_unavailable, malformed
+from desk_intake.receiving import Intake
+from desk_intake.submission import FieldProblem, Rejected, SubmitReport, field_problems
+from desk_shared.runtime.publisher import PublishFailed
+
+MAX_KEY_HEADER_CHARS = 200
+NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type names JSON (`application/json`, `...+json`), as FastAPI decides it."""
+    if not content_type:
+        return False
+    if content_type == "application/json":
+        return True
+    message = MimeMessage()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
+
+
+def parse_report(body: bytes, content_type: str | None, key_header: str | None) -> SubmitReport | JSONResponse:
+    """The report in a request, or the problem document that says why not (400, or 422 with every field)."""
+    problems: list[FieldProblem] = []
+    if key_header is not None and len(key_header) > MAX_KEY_HEADER_CHARS:
+        problems.append(FieldProblem("header.idempotency-key",
+                                     f"String should have at most {MAX_KEY_HEADER_CHARS} characters"))
+    report: SubmitReport | None = None
+    if not body:
+        problems.append(FieldProblem("body", "Field required"))
+    elif not is_json(content_type):
+        problems.append(FieldProblem("body", NOT_AN_OBJECT))
+    else:
+        try:
+            report = SubmitReport.model_validate_json(body)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            if any(e["type"] == "json_invalid" for e in errors):
+                return malformed([FieldProblem("body", str(e.get("ctx", {}).get("error", e["msg"]))) for e in errors])
+            problems += field_problems(errors)
+    if problems or report is None:
+        return invalid(problems)
+    return report
+
+
+def accepted(report_id: uuid.UUID, duplicate: bool, sequence: int) -> Response:
+    flag = "true" if duplicate else "false"
+    body = f'{{"report_id":"{report_id}","status":"accepted","duplicate":{flag},"sequence":{sequence}}}'
+    return Response(body.encode(), status_code=202, media_type="application/json")
+
+
+async def receive_report(state: State, body: bytes, content_type: str | None, key_header: str | None) -> Response:
+    """The whole of POST /v1/reports once the body is read: 202 only after the log acknowledged it."""
+    parsed = parse_report(body, content_type, key_header)
+    if isinstance(parsed, Response):
+        return parsed
+    intake: Intake = state.intake
+    try:
+        receipt = await intake.submit(parsed, channel="http", header_key=key_header)
+    except Rejected as exc:
+        return invalid(exc.problems, detail=str(exc))
+    except PublishFailed:
+        return log_unavailable(state.settings.retry_after_seconds)
+    return accepted(receipt.report_id, receipt.duplicate, receipt.sequence)
+
+
+class ReportsEndpoint:
+    """ASGI app serving POST /v1/reports (behind `BodySizeLimit`); `state` is the FastAPI app's."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        content_type = key_header = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"idempotency-key":
+                key_header = value.decode("latin-1")
+        response = await receive_report(self.state, b"".join(chunks), content_type, key_header)
+        await response(scope, receive, send)
