@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from desk_projection.bootstrap import log_reader
 from desk_projection.projector import Projector
 from desk_projection.settings import ProjectionSettings
-from desk_projection.tables import incidents, reports, timeline
+from desk_projection.tables import incidents, reports, skipped_events, timeline
 from desk_shared.contracts import subjects
 from desk_shared.contracts.events import ReportSubmitted
 from desk_shared.runtime.bus import connect
@@ -67,8 +67,13 @@ async def test_reads_past_unknown_and_poison_messages(engine: Engine, bus: BusSe
     settings = ProjectionSettings(batch_size=25)
     reader = log_reader(Projector(engine), settings, bus)
     totals = await asyncio.wait_for(reader.run(asyncio.Event(), stop_at=last), 30)
-    assert (totals.position, totals.applied, totals.ignored, totals.dead_lettered) == (last, published, 2, 1)
+    assert (totals.position, totals.applied, totals.ignored, totals.skipped, totals.dead_lettered) == (
+        last, published, 1, 1, 1)
     assert count(engine, timeline) == published
+    with engine.connect() as conn:
+        [skipped] = conn.execute(sa.select(skipped_events)).all()
+    assert (skipped.subject, skipped.event_type, skipped.event_id) == (ReportSubmitted.subject, None, None)
+    assert skipped.reason.startswith("undecodable: not JSON")
     assert (count(engine, reports), count(engine, incidents)) == (REPORTS, REPORTS)
     [letter] = await dead_letters(bus)
     assert letter["data"] == "{not json"

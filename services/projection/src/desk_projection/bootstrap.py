@@ -17,7 +17,7 @@ from desk_projection.database import make_engine, migrate
 from desk_projection.projector import Projector
 from desk_projection.settings import ProjectionSettings
 from desk_shared.runtime.bus import connect
-from desk_shared.runtime.log_reader import LogReader, ReadTotals
+from desk_shared.runtime.log_reader import LogReader, ReadTotals, RetryPolicy
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import ensure_streams
 
@@ -43,8 +43,11 @@ class _Server(uvicorn.Server):
 
 def log_reader(projector: Projector, settings: ProjectionSettings, bus: BusSettings, **options: Any) -> LogReader:
     """The reader that feeds `projector` from the log (`options`: LogReader's keyword arguments)."""
+    retry = RetryPolicy(max_attempts=settings.max_attempts, first_delay_seconds=settings.retry_delay_seconds,
+                        max_delay_seconds=settings.max_retry_delay_seconds)
     return LogReader(projector, bus, name=CONSUMER, batch_size=settings.batch_size,
-                     fetch_timeout_seconds=settings.fetch_timeout_seconds, **options)
+                     fetch_timeout_seconds=settings.fetch_timeout_seconds, retry=retry,
+                     prefetch_batches=settings.prefetch_batches, **options)
 
 
 def safe_url(url: str) -> str:

@@ -15,6 +15,12 @@ class ProjectionSettings(BaseSettings):
     port: int = Field(8701, ge=0, le=65535)
     batch_size: int = Field(500, ge=1, le=10_000, description="Events fetched and applied per transaction.")
     fetch_timeout_seconds: float = Field(0.2, gt=0, description="How long a fetch waits when the log is idle.")
+    prefetch_batches: int = Field(2, ge=1, le=16, description="Batches read and decoded ahead while one is written.")
+    max_attempts: int = Field(5, ge=1, le=1000, description="Attempts at an event that cannot be applied before it "
+                                                            "is dead-lettered and skipped.")
+    retry_delay_seconds: float = Field(1.0, ge=0, description="The first wait before an attempt is repeated "
+                                                              "(doubled each time).")
+    max_retry_delay_seconds: float = Field(30.0, ge=0, description="The longest wait between attempts.")
     region_regencies: str = Field("", description="Comma-separated regency codes (e.g. 11.13) whose kecamatan "
                                                   "are always listed in the situation, even without incidents.")
 

@@ -1,0 +1,79 @@
+"""Loading the rows a batch touches, and writing what it changed: a few statements per batch.
+
+Writes are one executemany per kind of change (psycopg 3 pipelines them: one round trip,
+not one per row; sqlite3 loops in C). Statements are built once, with bound parameters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from desk_projection.tables import incidents, reports, skipped_events, timeline
+from desk_projection.working_set import Row, TimelineRef, WorkingSet
+
+IN_CHUNK = 500
+"""Keys per IN (...) list: well under every database's limit on bound parameters."""
+
+
+def _b(name: str) -> sa.BindParameter[Any]:
+    return sa.bindparam(f"b_{name}")
+
+
+_SELECT_REPORTS = sa.select(reports.c.report_id, reports.c.incident_id, reports.c.village_code).where(
+    reports.c.report_id.in_(sa.bindparam("ids", expanding=True)))
+_SELECT_TIMELINE = sa.select(timeline.c.stream_seq, timeline.c.report_id, timeline.c.incident_id).where(
+    timeline.c.report_id.in_(sa.bindparam("ids", expanding=True)))
+_SELECT_INCIDENTS = sa.select(incidents).where(incidents.c.incident_id.in_(sa.bindparam("ids", expanding=True)))
+
+_INCIDENT_COLUMNS = tuple(c.name for c in incidents.columns if c.name != "incident_id")
+_UPDATE_INCIDENT = (incidents.update().where(incidents.c.incident_id == _b("incident_id"))
+                    .values({name: _b(name) for name in _INCIDENT_COLUMNS}))
+_LINK_REPORT = reports.update().where(reports.c.report_id == _b("report_id")).values(incident_id=_b("incident_id"))
+_LINK_TIMELINE = (timeline.update().where(timeline.c.stream_seq == _b("stream_seq"))
+                  .values(incident_id=_b("incident_id")))
+
+
+def _chunks(keys: Iterable[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
+    ordered = sorted(keys)  # a stable order: the same batch reads the same way on every replica
+    for start in range(0, len(ordered), IN_CHUNK):
+        yield ordered[start:start + IN_CHUNK]
+
+
+def load(conn: Connection, report_ids: set[uuid.UUID], incident_ids: set[uuid.UUID]) -> WorkingSet:
+    """The stored rows of these reports (with their timeline rows) and incidents, and of the
+    incidents an earlier triage put these reports in."""
+    found_reports: list[Row] = []
+    refs: list[TimelineRef] = []
+    for ids in _chunks(report_ids):
+        found_reports += [dict(r._mapping) for r in conn.execute(_SELECT_REPORTS, {"ids": ids})]
+        refs += [TimelineRef(r.stream_seq, r.report_id, r.incident_id)
+                 for r in conn.execute(_SELECT_TIMELINE, {"ids": ids})]
+    wanted = incident_ids | {ref.incident_id for ref in refs if ref.incident_id is not None}
+    found_incidents: list[Row] = []
+    for ids in _chunks(wanted):
+        found_incidents += [dict(r._mapping) for r in conn.execute(_SELECT_INCIDENTS, {"ids": ids})]
+    return WorkingSet.loaded(found_reports, found_incidents, refs)
+
+
+def write(conn: Connection, rows: WorkingSet) -> None:
+    """Everything the batch added or changed."""
+    _many(conn, reports.insert(), list(rows.new_reports.values()))
+    _many(conn, _LINK_REPORT, [{"b_report_id": r, "b_incident_id": i} for r, i in rows.relinked_report_rows()])
+    _many(conn, incidents.insert(), list(rows.new_incidents.values()))
+    _many(conn, _UPDATE_INCIDENT, [{f"b_{name}": value for name, value in row.items()}
+                                   for row in rows.changed_incident_rows()])
+    _many(conn, timeline.insert(), rows.timeline)
+    _many(conn, _LINK_TIMELINE, [{"b_stream_seq": s, "b_incident_id": i} for s, i in rows.relinked_timeline.items()])
+
+
+def record_skipped(conn: Connection, skipped: Sequence[Row]) -> None:
+    _many(conn, skipped_events.insert(), list(skipped))
+
+
+def _many(conn: Connection, statement: sa.Executable, params: list[Row]) -> None:
+    if params:
+        conn.execute(statement, params)
