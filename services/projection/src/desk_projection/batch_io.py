@@ -29,12 +29,49 @@ _SELECT_TIMELINE = sa.select(timeline.c.stream_seq, timeline.c.report_id, timeli
     timeline.c.report_id.in_(sa.bindparam("ids", expanding=True)))
 _SELECT_INCIDENTS = sa.select(incidents).where(incidents.c.incident_id.in_(sa.bindparam("ids", expanding=True)))
 
+class Many:
+    """An executemany of `statement` without SQLAlchemy's per-row parameter work (about a sixth of
+    a batch's time on SQLite): the statement is compiled once per dialect, each value converted by
+    its column type's own bind processor (what SQLAlchemy does, so the stored values are the same)
+    and the rows handed to the driver as they are."""
+
+    def __init__(self, statement: sa.Executable) -> None:
+        self._statement = statement
+        self._plans: dict[str, tuple[str, bool, list[tuple[str, Any]]]] = {}
+
+    def _plan(self, dialect: sa.Dialect) -> tuple[str, bool, list[tuple[str, Any]]]:
+        plan = self._plans.get(dialect.name)
+        if plan is None:
+            compiled = self._statement.compile(dialect=dialect)
+            names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+            binds = [(name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                     for name in names]
+            plan = self._plans[dialect.name] = (compiled.string, compiled.positional, binds)
+        return plan
+
+    def __call__(self, conn: Connection, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        sql, positional, binds = self._plan(conn.dialect)
+        if positional:
+            params: list[Any] = [tuple(row[n] if convert is None else convert(row[n]) for n, convert in binds)
+                                 for row in rows]
+        else:
+            params = [{n: row[n] if convert is None else convert(row[n]) for n, convert in binds} for row in rows]
+        conn.exec_driver_sql(sql, params)
+
+
 _INCIDENT_COLUMNS = tuple(c.name for c in incidents.columns if c.name != "incident_id")
-_UPDATE_INCIDENT = (incidents.update().where(incidents.c.incident_id == _b("incident_id"))
-                    .values({name: _b(name) for name in _INCIDENT_COLUMNS}))
-_LINK_REPORT = reports.update().where(reports.c.report_id == _b("report_id")).values(incident_id=_b("incident_id"))
-_LINK_TIMELINE = (timeline.update().where(timeline.c.stream_seq == _b("stream_seq"))
-                  .values(incident_id=_b("incident_id")))
+_INSERT_REPORTS = Many(reports.insert())
+_INSERT_INCIDENTS = Many(incidents.insert())
+_INSERT_TIMELINE = Many(timeline.insert())
+_INSERT_SKIPPED = Many(skipped_events.insert())
+_UPDATE_INCIDENTS = Many(incidents.update().where(incidents.c.incident_id == _b("incident_id"))
+                         .values({name: _b(name) for name in _INCIDENT_COLUMNS}))
+_LINK_REPORTS = Many(reports.update().where(reports.c.report_id == _b("report_id"))
+                     .values(incident_id=_b("incident_id")))
+_LINK_TIMELINE = Many(timeline.update().where(timeline.c.stream_seq == _b("stream_seq"))
+                      .values(incident_id=_b("incident_id")))
 
 
 def _chunks(keys: Iterable[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
@@ -61,19 +98,14 @@ def load(conn: Connection, report_ids: set[uuid.UUID], incident_ids: set[uuid.UU
 
 def write(conn: Connection, rows: WorkingSet) -> None:
     """Everything the batch added or changed."""
-    _many(conn, reports.insert(), list(rows.new_reports.values()))
-    _many(conn, _LINK_REPORT, [{"b_report_id": r, "b_incident_id": i} for r, i in rows.relinked_report_rows()])
-    _many(conn, incidents.insert(), list(rows.new_incidents.values()))
-    _many(conn, _UPDATE_INCIDENT, [{f"b_{name}": value for name, value in row.items()}
-                                   for row in rows.changed_incident_rows()])
-    _many(conn, timeline.insert(), rows.timeline)
-    _many(conn, _LINK_TIMELINE, [{"b_stream_seq": s, "b_incident_id": i} for s, i in rows.relinked_timeline.items()])
+    _INSERT_REPORTS(conn, list(rows.new_reports.values()))
+    _LINK_REPORTS(conn, [{"b_report_id": r, "b_incident_id": i} for r, i in rows.relinked_report_rows()])
+    _INSERT_INCIDENTS(conn, list(rows.new_incidents.values()))
+    _UPDATE_INCIDENTS(conn, [{f"b_{name}": value for name, value in row.items()}
+                             for row in rows.changed_incident_rows()])
+    _INSERT_TIMELINE(conn, rows.timeline)
+    _LINK_TIMELINE(conn, [{"b_stream_seq": s, "b_incident_id": i} for s, i in rows.relinked_timeline.items()])
 
 
 def record_skipped(conn: Connection, skipped: Sequence[Row]) -> None:
-    _many(conn, skipped_events.insert(), list(skipped))
-
-
-def _many(conn: Connection, statement: sa.Executable, params: list[Row]) -> None:
-    if params:
-        conn.execute(statement, params)
+    _INSERT_SKIPPED(conn, skipped)
