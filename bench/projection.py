@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import multiprocessing
 import os
 import platform
@@ -41,7 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
-from desk_projection.bootstrap import log_reader
+from desk_projection.bootstrap import log_reader, tune_garbage_collector
 from desk_projection.database import make_engine, migrate
 from desk_projection.projector import Projector
 from desk_projection.settings import ProjectionSettings
@@ -158,10 +159,10 @@ async def baseline(bus: BusSettings, events: int) -> float:
 
 async def project(bus: BusSettings, url: str, events: int, batch_size: int) -> float:
     """Events/s of the projection applying the first `events` events into the empty database `url`."""
-    engine = make_engine(url, writer=True)
+    settings = ProjectionSettings(database_url=url, batch_size=batch_size)
+    engine = make_engine(url, writer=True, sqlite=settings.sqlite_writing())
     try:
         await asyncio.to_thread(migrate, engine)
-        settings = ProjectionSettings(database_url=url, batch_size=batch_size)
         reader = log_reader(Projector(engine), settings, bus, client_name="bench-projection")
         started = time.perf_counter()
         totals = await reader.run(asyncio.Event(), stop_at=events)
@@ -237,6 +238,7 @@ class Rates:
 
 
 async def run(args: argparse.Namespace) -> None:
+    logging.getLogger("desk_shared.runtime.bus").setLevel(logging.ERROR)  # "disconnected" at each close
     log_events = max(args.events, args.rebuild_events)
     STORE.mkdir(parents=True, exist_ok=True)
     server = EmbeddedNats(STORE, free_port(), sync_always=False)
@@ -298,7 +300,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rebuild-rounds", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=ProjectionSettings().batch_size)
-    asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    tune_garbage_collector(ProjectionSettings())  # as the service's process does
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,11 +54,15 @@ class Many:
         if not rows:
             return
         sql, positional, binds = self._plan(conn.dialect)
+        columns = []  # column by column: the loops run in C (map), only the conversions in Python
+        for name, convert in binds:
+            values = list(map(itemgetter(name), rows))
+            columns.append(values if convert is None else list(map(convert, values)))
         if positional:
-            params: list[Any] = [tuple(row[n] if convert is None else convert(row[n]) for n, convert in binds)
-                                 for row in rows]
+            params: list[Any] = list(zip(*columns, strict=True))
         else:
-            params = [{n: row[n] if convert is None else convert(row[n]) for n, convert in binds} for row in rows]
+            names = [name for name, _ in binds]
+            params = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
         conn.exec_driver_sql(sql, params)
 
 

@@ -57,7 +57,7 @@ def safe_url(url: str) -> str:
 
 async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event) -> None:
     """Migrate, then run the reader and the API until `stop` is set."""
-    writer = make_engine(settings.database_url, writer=True)
+    writer = make_engine(settings.database_url, writer=True, sqlite=settings.sqlite_writing())
     reading = make_engine(settings.database_url)
     try:
         await asyncio.to_thread(migrate, writer)
@@ -102,7 +102,7 @@ async def rebuild(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.
     """Replay the log from sequence 1 into an empty database, up to the stream's last sequence
     at the moment the rebuild started. Returns None when the database is not empty.
     `progress(start, target)`, if given, makes the function called with the totals as they grow."""
-    writer = make_engine(settings.database_url, writer=True)
+    writer = make_engine(settings.database_url, writer=True, sqlite=settings.sqlite_writing())
     try:
         await asyncio.to_thread(migrate, writer)
         projector = Projector(writer)
