@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from desk_shared.contracts.events import (
     Actor,
@@ -59,6 +59,14 @@ def report_submitted(n: int, kecamatan: str | None = None, village: str | None =
             channel="http" if n % 2 else "nats", kecamatan_code=kecamatan,
             village_code=village if village is not None else f"{kecamatan}.{2001 + n % 5}",
             text=text or TEXTS[n % len(TEXTS)][1].format(n=n), occurred_at=at - timedelta(minutes=5)))
+
+
+def unconvertible_report(n: int) -> ReportSubmitted:
+    """Report n as an older intake accepted it, its `occurred_at` 0001-01-01T00:00:00+14:00: valid,
+    but before the first instant UTC can express, so no projection can store it."""
+    good = report_submitted(n)
+    at = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+    return good.model_copy(update={"payload": good.payload.model_copy(update={"occurred_at": at})})
 
 
 def report_triaged(submitted: ReportSubmitted, n: int, category: Category | None = None,
