@@ -104,8 +104,12 @@ def test_decode_gives_what_decode_event_gives() -> None:
     raw = json.loads(events[0].to_json())
     newer = json.dumps({**raw, "payload": {**raw["payload"], "added_later": 1}, "added_later": 2}).encode()
     older = json.dumps({k: v for k, v in raw.items() if k != "actor"} | {"schema_version": 1}).encode()
-    for data in (newer, older):
+    triaged = json.loads(events[1].to_json()) | {"actor": {"kind": "person", "id": "petugas-1"}}
+    unversioned = json.dumps({k: v for k, v in triaged.items() if k != "schema_version"}).encode()  # version 1
+    reordered = json.dumps(dict(reversed(raw.items()))).encode()
+    for data in (newer, older, unversioned, reordered):
         assert decode(data) == decode_event(data)
+    assert decode(unversioned).actor.kind == "service"  # upcast (actor from producer), not read as version 2
 
 
 async def test_the_position_carries_the_fingerprint_positions_computes(bus: BusSettings) -> None:

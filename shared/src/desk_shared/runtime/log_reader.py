@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Coroutine, Sequence
@@ -164,20 +165,26 @@ def message_fingerprint(subject: str, data: bytes) -> str:
     return hashlib.sha256(subject.encode() + b"\n" + data).hexdigest()[:32]
 
 
+_TYPE_FIRST = re.compile(rb'\{"type":"([A-Za-z][A-Za-z0-9]*)"')
+"""How `Event.to_json` begins: the type is known before the JSON is parsed."""
+
+
 def decode(data: bytes) -> Event:
-    """`decode_event`, about twice as fast for the usual message: an event of the current schema
-    version with no field this reader does not know validates as it is (the tolerant path filters
-    unknown fields in Python, model by model); anything else takes `decode_event`, with its
-    upcasting, tolerance and errors. The result is the same either way."""
-    try:
-        raw = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raw = None
-    if isinstance(raw, dict) and isinstance(raw.get("type"), str):
-        cls = event_class(raw["type"])  # UnknownEventType, as decode_event would raise
-        if raw.get("schema_version") == cls.SCHEMA_VERSION:
-            with contextlib.suppress(ValidationError):
-                return cls.model_validate(raw)
+    """`decode_event`, two to three times as fast for the usual message: an event written by
+    `Event.to_json` (its type first) of the current schema version with no field this reader does
+    not know is validated straight from the JSON, in Rust, without the tolerant path (which filters
+    unknown fields in Python, model by model). Anything else, or anything that fails, takes
+    `decode_event`, with its upcasting, tolerance and errors: the result is the same either way.
+    A missing `schema_version` means version 1 there, so the fast path requires the key (and a key
+    of that name can only be the envelope's: no contract accepts it elsewhere)."""
+    found = _TYPE_FIRST.match(data)
+    if found is not None and b'"schema_version":' in data:
+        try:
+            cls = event_class(found.group(1).decode())
+        except UnknownEventType:
+            return decode_event(data)  # which tells an unknown type from a broken message
+        with contextlib.suppress(ValidationError):
+            return cls.model_validate_json(data)
     return decode_event(data)
 
 
@@ -422,6 +429,8 @@ class LogReader:
             except PositionConflict:
                 raise
             except EventFailed as failed:
+                if failed.seq not in msgs or all(d.seq != failed.seq for d in chunk):
+                    raise RuntimeError(f"the sink named an event not in the batch: {failed}") from failed
                 attempt = self._attempts[failed.seq] = self._attempts.get(failed.seq, 0) + 1
                 if attempt >= self._retry.max_attempts:
                     reason = f"not applied after {attempt} attempts: {failed.reason}"
