@@ -94,24 +94,25 @@ def event_at(seq: int) -> Message:
     return serialized((n, n + 1))[seq - start]
 
 
-async def ensure_log(bus: BusSettings, events: int) -> Counter[str]:
-    """The stream holds exactly the first `events` events of the benchmark log (published now if not)."""
+async def ensure_log(bus: BusSettings, events: int, exactly: bool) -> Counter[str]:
+    """The stream holds the first `events` events of the benchmark log (published now if not);
+    `exactly` that many (the rebuild replays all of it), or at least that many."""
     nc = await connect(bus, "bench-publisher")
     try:
         js = nc.jetstream()
         info = await ensure_streams(js, bus)
         subject, data, _ = event_at(events)
-        if info.state.last_seq == events and info.state.messages == events and \
+        have = info.state.last_seq
+        fits = have == events if exactly else have >= events
+        if fits and info.state.messages == have and \
                 await fingerprint(js, bus.stream_name, events) == message_fingerprint(subject, data):
-            print(f"log: reusing the {events:,} events in {STORE}", flush=True)
+            print(f"log: reusing the {have:,} events in {STORE}", flush=True)
         else:
             await js.delete_stream(bus.stream_name)
             await ensure_streams(js, bus)
             await publish(js, events)
         info = await js.stream_info(bus.stream_name, subjects_filter=subjects.ALL_EVENTS)
-        types = Counter({s.rsplit(".", 2)[-2] + "." + s.rsplit(".", 1)[-1]: n
-                         for s, n in (info.state.subjects or {}).items()})
-        return types
+        return Counter({s.split(".", 2)[-1]: n for s, n in (info.state.subjects or {}).items()})
     finally:
         await nc.close()
 
@@ -248,10 +249,10 @@ async def run(args: argparse.Namespace) -> None:
     try:
         bus = BusSettings(nats_url=server.url)
         print(f"machine: {machine()}", flush=True)
-        types = await ensure_log(bus, log_events)
+        types = await ensure_log(bus, log_events, exactly=args.rebuild_events > 0)
         total = sum(types.values())
         mix = ", ".join(f"{name} {n / total:.0%}" for name, n in types.most_common())
-        print(f"log: {total:,} events ({mix})", flush=True)
+        print(f"log: {total:,} events ({mix}); the first {args.events:,} are projected", flush=True)
         rates = Rates()
         with tempfile.TemporaryDirectory(prefix="desk-bench-") as tmp:
             work = Path(tmp)
