@@ -59,6 +59,8 @@ RETRY_SECONDS = 1.0
 CONSUMER_CHECK_SECONDS = 5.0
 LOG_CHECK_SECONDS = 10.0
 """While halted on a log that is not the sink's, how often to look again (a restored stream resumes)."""
+HALT_REMINDER_SECONDS = 60.0
+"""While halted, the error is logged again this often (not only once, long scrolled away)."""
 PULL_GRACE_SECONDS = 2.0
 """How long past its expiry a pull request may stay unanswered before the consumer is checked."""
 DECODE_SLICE = 256
@@ -222,6 +224,7 @@ class LogReader:
         self._unknown_types: set[str] = set()
         self._attempts: dict[int, int] = {}
         self._status = ReaderStatus()
+        self._halt_said_at = 0.0
         self.totals = ReadTotals()
 
     def status(self) -> ReaderStatus:
@@ -313,8 +316,9 @@ class LogReader:
         reason = (f"{found}: it is not the log these read models were projected from (was the stream deleted and "
                   "recreated?). Nothing more is applied. Rebuild the read models from this log into an empty "
                   "database (desk-projection rebuild --database-url URL) and point the projection at it.")
-        if self._status.halted != reason:
+        if self._status.halted != reason or time.monotonic() - self._halt_said_at > HALT_REMINDER_SECONDS:
             log.error("%s STOPPED: %s", self._name, reason)
+            self._halt_said_at = time.monotonic()
         self._status = replace(self._status, halted=reason, retrying=None)
 
     async def _subscribe(self, js: JetStreamContext, position: int) -> _Puller:
