@@ -15,17 +15,22 @@ from desk_projection.projector import Delivered, Projector
 from desk_projection.settings import ProjectionSettings
 from desk_shared.contracts.events import Event, derived_id
 from desk_shared.contracts.taxonomy import Category, Severity
+from desk_shared.runtime.log_reader import ReaderStatus
 from desk_testing import samples
 
 REPORTS = 24
 
 
 class FixedStream:
-    def __init__(self, last: int | None) -> None:
+    def __init__(self, last: int | None, status: ReaderStatus | None = None) -> None:
         self.last = last
+        self.reader_status = status or ReaderStatus()
 
     async def stream_last_sequence(self) -> int | None:
         return self.last
+
+    def status(self) -> ReaderStatus:
+        return self.reader_status
 
 
 @pytest.fixture
@@ -143,7 +148,21 @@ def test_situation_per_kecamatan(client: TestClient, log: list[Event]) -> None:
 
 def test_health_reports_position_and_lag(client: TestClient, log: list[Event]) -> None:
     body = client.get("/health").json()
-    assert body == {"status": "ok", "position": len(log), "stream_last_sequence": len(log) + 5, "lag": 5}
+    assert body == {"status": "ok", "position": len(log), "stream_last_sequence": len(log) + 5, "lag": 5,
+                    "detail": None, "skipped": 0, "last_skipped": None, "retrying": None}
+
+
+@pytest.mark.parametrize("params", [{"offset": 2**63}, {"offset": 2**64 + 1}, {"offset": 10**40},
+                                    {"offset": 2**31}, {"limit": 2**63}, {"limit": -(2**63) - 1},
+                                    {"offset": "1e9"}, {"limit": "9" * 5000}])
+def test_out_of_range_paging_is_422_not_500(client: TestClient, params: dict[str, object]) -> None:
+    assert client.get("/v1/incidents", params=params).status_code == 422
+
+
+@pytest.mark.parametrize("offset", [REPORTS, 2**31 - 1])
+def test_paging_past_the_end_is_an_empty_page(client: TestClient, offset: int) -> None:
+    page = client.get("/v1/incidents", params={"offset": offset}).json()
+    assert (page["items"], page["total"], page["offset"]) == ([], REPORTS, offset)
 
 
 def test_openapi_document(client: TestClient) -> None:

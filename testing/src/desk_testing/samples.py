@@ -5,8 +5,9 @@ and JetStream drops the second copy."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from desk_shared.contracts.events import (
     Actor,
@@ -14,6 +15,8 @@ from desk_shared.contracts.events import (
     AlertDeliveredPayload,
     AlertFailed,
     AlertFailedPayload,
+    AlertRequested,
+    AlertRequestedPayload,
     Event,
     IncidentEscalated,
     IncidentEscalatedPayload,
@@ -58,6 +61,14 @@ def report_submitted(n: int, kecamatan: str | None = None, village: str | None =
             text=text or TEXTS[n % len(TEXTS)][1].format(n=n), occurred_at=at - timedelta(minutes=5)))
 
 
+def unconvertible_report(n: int) -> ReportSubmitted:
+    """Report n as an older intake accepted it, its `occurred_at` 0001-01-01T00:00:00+14:00: valid,
+    but before the first instant UTC can express, so no projection can store it."""
+    good = report_submitted(n)
+    at = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+    return good.model_copy(update={"payload": good.payload.model_copy(update={"occurred_at": at})})
+
+
 def report_triaged(submitted: ReportSubmitted, n: int, category: Category | None = None,
                    severity: Severity | None = None, automated: bool = True) -> ReportTriaged:
     p = submitted.payload
@@ -83,10 +94,24 @@ def incident_escalated(triaged: ReportTriaged, submitted: ReportSubmitted) -> In
         summary=submitted.payload.text, liaisons=liaisons(p.kecamatan_code)), recorded_at=triaged.recorded_at)
 
 
+def alert_id(escalated: IncidentEscalated, liaison: Liaison) -> uuid.UUID:
+    return derived_id(f"{escalated.event_id}:{liaison.id}", "alert")
+
+
+def alert_requested(escalated: IncidentEscalated, liaison: Liaison) -> AlertRequested:
+    """What notify records before it sends an alert to one liaison."""
+    p = escalated.payload
+    message = (f"{p.severity.value.upper()}: {p.category.label} di Kec. {p.kecamatan_code}. Laporan: {p.summary} "
+               "Mohon segera ditindaklanjuti.")
+    return AlertRequested.caused_by(escalated, "notify", AlertRequestedPayload(
+        alert_id=alert_id(escalated, liaison), incident_id=p.incident_id, liaison=liaison, message=message,
+        incident=p), what=f"AlertRequested:{liaison.id}", recorded_at=escalated.recorded_at)
+
+
 def alert_outcome(escalated: IncidentEscalated, liaison: Liaison, delivered: bool) -> AlertDelivered | AlertFailed:
     p = escalated.payload
     at = escalated.occurred_at + timedelta(seconds=2)
-    common = {"alert_id": derived_id(f"{escalated.event_id}:{liaison.id}", "alert"), "incident_id": p.incident_id,
+    common = {"alert_id": alert_id(escalated, liaison), "incident_id": p.incident_id,
               "liaison_id": liaison.id, "channel": "webhook"}
     cause = f"{escalated.event_id}:{liaison.id}"
     if delivered:
@@ -99,22 +124,26 @@ def alert_outcome(escalated: IncidentEscalated, liaison: Liaison, delivered: boo
                        actor=NOTIFY, payload=AlertFailedPayload(**common, attempts=5, reason="webhook answered 503"))
 
 
-def incident_story(n: int) -> list[Event]:
+def incident_story(n: int, alert_requests: bool = False) -> list[Event]:
     """Report n, its triage, and for high/critical severities the escalation and both alert outcomes
-    (the TNI alert of every second escalation fails)."""
+    (the TNI alert of every second escalation fails); with `alert_requests`, each alert's
+    AlertRequested before the outcomes, as notify records them."""
     submitted = report_submitted(n)
     triaged = report_triaged(submitted, n)
     events: list[Event] = [submitted, triaged]
     if triaged.payload.severity.escalates:
         escalated = incident_escalated(triaged, submitted)
         police, army = escalated.payload.liaisons
-        events += [escalated, alert_outcome(escalated, police, True), alert_outcome(escalated, army, n % 8 != 3)]
+        events.append(escalated)
+        if alert_requests:
+            events += [alert_requested(escalated, police), alert_requested(escalated, army)]
+        events += [alert_outcome(escalated, police, True), alert_outcome(escalated, army, n % 8 != 3)]
     return events
 
 
-def sample_log(reports: int) -> list[Event]:
+def sample_log(reports: int, alert_requests: bool = False) -> list[Event]:
     """The stories of `reports` reports, in causal order."""
-    return [event for n in range(reports) for event in incident_story(n)]
+    return [event for n in range(reports) for event in incident_story(n, alert_requests)]
 
 
 POISON = b'{"type": "ReportSubmitted", oops'

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from desk_projection import queries
+from desk_projection.health import ERROR, SkippedSummary, assess
 from desk_projection.responses import (
     Health,
     IncidentDetail,
@@ -23,13 +24,21 @@ from desk_projection.settings import ProjectionSettings
 from desk_projection.situation import build_situation
 from desk_shared.contracts.regions import regions
 from desk_shared.contracts.taxonomy import Category, Severity
+from desk_shared.runtime.log_reader import ReaderStatus
 
 KECAMATAN_PATTERN = r"^\d{2}\.\d{2}\.\d{2}$"
 REGENCY_PATTERN = r"^\d{2}\.\d{2}$"
+MAX_OFFSET = 2**31 - 1
+"""Far beyond any page a client can want, and an integer every database takes in OFFSET
+(a larger one made SQLite and PostgreSQL fail: a 500)."""
 
 
 class StreamStatus(Protocol):
+    """What /health asks the log reader."""
+
     async def stream_last_sequence(self) -> int | None: ...
+
+    def status(self) -> ReaderStatus: ...
 
 
 def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatus | None = None) -> FastAPI:
@@ -44,7 +53,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
     @app.get("/v1/incidents", response_model=IncidentPage, tags=["incidents"])
     def list_incidents(
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         kecamatan: Annotated[str | None, Query(pattern=KECAMATAN_PATTERN, examples=["11.13.01"])] = None,
         regency: Annotated[str | None, Query(pattern=REGENCY_PATTERN, examples=["11.13"])] = None,
         category: Category | None = None,
@@ -83,19 +92,25 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         return build_situation(position, incident_counts, report_counts, directory, regency_codes)
 
     @app.get("/health", response_model=Health, tags=["operations"],
-             responses={503: {"description": "The read-model database is unreachable"}})
+             responses={503: {"description": "Stopped (status 'error'), or the read-model database is unreachable"}})
     async def health() -> Health | JSONResponse:
         try:
-            position = await run_in_threadpool(_position, engine)
+            position, skipped = await run_in_threadpool(_stored_state, engine)
         except Exception as exc:
             return JSONResponse(status_code=503, content={"status": "error", "detail": f"database: {exc!r}"[:300]})
         last = await stream.stream_last_sequence() if stream else None
-        return Health(status="ok" if last is not None else "degraded", position=position,
-                      stream_last_sequence=last, lag=max(last - position, 0) if last is not None else None)
+        answer = assess(position, last, stream.status() if stream else ReaderStatus(), skipped)
+        if answer.status == ERROR:
+            return JSONResponse(status_code=503, content=answer.model_dump(mode="json"))
+        return answer
 
     return app
 
 
-def _position(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return queries.position(conn)
+def _stored_state(engine: Engine) -> tuple[int, SkippedSummary]:
+    with engine.connect() as conn:  # one transaction: the position and the skipped events agree
+        position = queries.position(conn)
+        count, latest = queries.skipped(conn)
+    if latest is None:
+        return position, SkippedSummary(count)
+    return position, SkippedSummary(count, latest.stream_seq, latest.event_type, latest.reason)

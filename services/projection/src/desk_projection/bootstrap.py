@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -17,7 +18,7 @@ from desk_projection.database import make_engine, migrate
 from desk_projection.projector import Projector
 from desk_projection.settings import ProjectionSettings
 from desk_shared.runtime.bus import connect
-from desk_shared.runtime.log_reader import LogReader, ReadTotals
+from desk_shared.runtime.log_reader import LogReader, ReadTotals, RetryPolicy
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import ensure_streams
 
@@ -43,8 +44,11 @@ class _Server(uvicorn.Server):
 
 def log_reader(projector: Projector, settings: ProjectionSettings, bus: BusSettings, **options: Any) -> LogReader:
     """The reader that feeds `projector` from the log (`options`: LogReader's keyword arguments)."""
+    retry = RetryPolicy(max_attempts=settings.max_attempts, first_delay_seconds=settings.retry_delay_seconds,
+                        max_delay_seconds=settings.max_retry_delay_seconds)
     return LogReader(projector, bus, name=CONSUMER, batch_size=settings.batch_size,
-                     fetch_timeout_seconds=settings.fetch_timeout_seconds, **options)
+                     fetch_timeout_seconds=settings.fetch_timeout_seconds, retry=retry,
+                     prefetch_batches=settings.prefetch_batches, **options)
 
 
 def safe_url(url: str) -> str:
@@ -53,7 +57,7 @@ def safe_url(url: str) -> str:
 
 async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event) -> None:
     """Migrate, then run the reader and the API until `stop` is set."""
-    writer = make_engine(settings.database_url, writer=True)
+    writer = make_engine(settings.database_url, writer=True, sqlite=settings.sqlite_writing())
     reading = make_engine(settings.database_url)
     try:
         await asyncio.to_thread(migrate, writer)
@@ -83,10 +87,22 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
         reading.dispose()
 
 
-async def rebuild(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event) -> ReadTotals | None:
+def tune_garbage_collector(settings: ProjectionSettings) -> None:
+    """Applying a batch allocates hundreds of thousands of short-lived objects: with Python's default
+    threshold (700) the collector runs thousands of times a second, each time also walking every
+    long-lived object of the process. Freezing what start-up created and collecting the youngest
+    generation less often gave about a fifth more events/s (measured with bench/projection.py)."""
+    if settings.gc_threshold:
+        gc.freeze()
+        gc.set_threshold(settings.gc_threshold, 50, 1000)
+
+
+async def rebuild(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event,
+                  progress: Callable[[int, int], Callable[[ReadTotals], None]] | None = None) -> ReadTotals | None:
     """Replay the log from sequence 1 into an empty database, up to the stream's last sequence
-    at the moment the rebuild started. Returns None when the database is not empty."""
-    writer = make_engine(settings.database_url, writer=True)
+    at the moment the rebuild started. Returns None when the database is not empty.
+    `progress(start, target)`, if given, makes the function called with the totals as they grow."""
+    writer = make_engine(settings.database_url, writer=True, sqlite=settings.sqlite_writing())
     try:
         await asyncio.to_thread(migrate, writer)
         projector = Projector(writer)
@@ -97,9 +113,24 @@ async def rebuild(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.
         target = await _last_sequence(bus)
         log.info("rebuilding %s from the log, sequences 1..%d", safe_url(settings.database_url), target)
         reader = log_reader(projector, settings, bus, dead_letter=False, client_name="desk-projection-rebuild")
-        return await reader.run(stop, stop_at=target)
+        if progress is None:
+            return await reader.run(stop, stop_at=target)
+        report = progress(0, target)
+        showing = asyncio.create_task(_report_progress(reader, report))
+        try:
+            return await reader.run(stop, stop_at=target)
+        finally:
+            showing.cancel()
+            report(reader.totals)
     finally:
         writer.dispose()
+
+
+async def _report_progress(reader: LogReader, report: Callable[[ReadTotals], None],
+                           interval: float = 0.2) -> None:
+    while True:
+        report(reader.totals)
+        await asyncio.sleep(interval)
 
 
 async def _last_sequence(bus: BusSettings) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from alembic import command
@@ -16,7 +17,19 @@ MIGRATION_LOCK = 0x6465736B70726F6A
 WAL_SWITCH_SECONDS = 10.0
 
 
-def make_engine(url: str, *, writer: bool = False) -> Engine:
+@dataclass(frozen=True)
+class SqliteWriting:
+    """How the SQLite writer uses memory. Batches insert into indexes keyed by random UUIDs: with
+    SQLite's default 2 MB page cache a growing database is read back page by page and every commit
+    rewrites pages just evicted (a rebuild slowed from 10,000 to 6,000 events/s by 300,000 events);
+    a larger cache, memory-mapped reads and fewer WAL checkpoints keep it near its starting rate."""
+
+    cache_mb: int = 128
+    mmap_mb: int = 512
+    wal_autocheckpoint_pages: int = 20_000
+
+
+def make_engine(url: str, *, writer: bool = False, sqlite: SqliteWriting | None = None) -> Engine:
     """An engine for the projection (`writer=True`) or for the API's reads.
 
     SQLite: WAL so the API reads while the projection writes, a busy timeout instead of
@@ -25,14 +38,16 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
     holds the write lock from its first statement, so two projection instances serialize
     and the guarded checkpoint update decides which batch wins. `synchronous=NORMAL` is
     safe against process crashes in WAL mode; a power loss can only lose whole recent
-    transactions, checkpoint included, and those are replayed from the log."""
+    transactions, checkpoint included, and those are replayed from the log. The writer also
+    gets the memory settings of `sqlite` (SqliteWriting's defaults when None)."""
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
+        _configure_sqlite(engine, "BEGIN IMMEDIATE" if writer else "BEGIN",
+                          (sqlite or SqliteWriting()) if writer else None)
     return engine
 
 
-def _configure_sqlite(engine: Engine, begin: str) -> None:
+def _configure_sqlite(engine: Engine, begin: str, writing: SqliteWriting | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -40,6 +55,10 @@ def _configure_sqlite(engine: Engine, begin: str) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if writing is not None:
+            cursor.execute(f"PRAGMA cache_size=-{int(writing.cache_mb) * 1024}")
+            cursor.execute(f"PRAGMA mmap_size={int(writing.mmap_mb) * 1024 * 1024}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(writing.wal_autocheckpoint_pages)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from desk_projection.projector import CHECKPOINT
-from desk_projection.tables import checkpoints, incidents, reports, timeline
+from desk_projection.tables import checkpoints, incidents, reports, skipped_events, timeline
 
 
 @dataclass(frozen=True)
@@ -81,3 +81,11 @@ def report_counts(conn: Connection) -> Sequence[Row]:
         sa.select(reports.c.kecamatan_code, sa.func.count().label("n"),
                   sa.func.max(reports.c.submitted_at).label("last_submitted_at"))
         .group_by(reports.c.kecamatan_code)).all()
+
+
+def skipped(conn: Connection) -> tuple[int, Row | None]:
+    """How many messages the read models lack, and the latest of them (stream_seq, event_type, reason)."""
+    count = conn.execute(sa.select(sa.func.count()).select_from(skipped_events)).scalar_one()
+    latest = conn.execute(sa.select(skipped_events.c.stream_seq, skipped_events.c.event_type, skipped_events.c.reason)
+                          .order_by(skipped_events.c.stream_seq.desc()).limit(1)).first()
+    return int(count), latest

@@ -92,11 +92,31 @@ class Situation(BaseModel):
     kecamatan: list[KecamatanSituation]
 
 
+class SkippedInfo(BaseModel):
+    seq: int
+    event_type: str | None
+    reason: str
+
+
+class RetryingInfo(BaseModel):
+    seq: int | None = Field(description="The event retried; null when writing to the database fails as such.")
+    attempts: int
+    max_attempts: int | None = Field(description="After this many the event is dead-lettered and skipped; null: "
+                                                 "retried until it works.")
+    reason: str
+
+
 class Health(BaseModel):
-    status: str = Field(examples=["ok", "degraded"])
+    status: str = Field(examples=["ok", "degraded", "error"],
+                        description="ok; degraded (retrying, events skipped, or NATS unreachable); error (stopped: "
+                                    "the log is not the one the read models were projected from).")
     position: int
     stream_last_sequence: int | None
-    lag: int | None
+    lag: int | None = Field(description="Events of the log not yet applied; null when unknown (never clamped).")
+    detail: str | None = None
+    skipped: int = Field(0, description="Events the read models lack (dead-lettered).")
+    last_skipped: SkippedInfo | None = None
+    retrying: RetryingInfo | None = None
 
 
 def as_utc(at: datetime | None) -> datetime | None:

@@ -69,6 +69,16 @@ checkpoints = sa.Table(
     "checkpoints", metadata,
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=True),  # of the message at `position`; None: not known yet
 )
 
-READ_MODEL_TABLES: tuple[sa.Table, ...] = (reports, incidents, timeline, checkpoints)
+skipped_events = sa.Table(  # messages of the log the read models lack: undecodable, or failed too often
+    "skipped_events", metadata,
+    sa.Column("stream_seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("event_type", sa.String(60), nullable=True),
+    sa.Column("event_id", sa.Uuid, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+READ_MODEL_TABLES: tuple[sa.Table, ...] = (reports, incidents, timeline, checkpoints, skipped_events)
