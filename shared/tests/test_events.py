@@ -147,3 +147,20 @@ def test_the_contracts_import_without_nats_or_a_database() -> None:
             "assert events.decode_event(events.ReportSubmitted.subject.encode() and b'{}' or b'') if False else True\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_layout_of_an_event_decodes_to_the_same_event() -> None:
+    """`to_json`'s own layout takes a fast path; other layouts, newer and older versions the
+    general one: the result must not depend on which."""
+    from desk_testing import samples
+
+    events = samples.sample_log(12, alert_requests=True)
+    for event in events:
+        assert decode_event(event.to_json()) == event
+    raw = json.loads(events[0].to_json())
+    newer = json.dumps({**raw, "payload": {**raw["payload"], "added_later": 1}, "added_later": 2}).encode()
+    reordered = json.dumps(dict(reversed(raw.items()))).encode()
+    assert decode_event(newer) == decode_event(reordered) == events[0]
+    triaged = json.loads(events[1].to_json()) | {"actor": {"kind": "person", "id": "petugas-1"}}
+    unversioned = json.dumps({k: v for k, v in triaged.items() if k != "schema_version"}).encode()
+    assert decode_event(unversioned).actor == Actor.service("triage")  # version 1: the actor is the producer

@@ -5,11 +5,9 @@ that is down, and a log that is not the one the sink's position refers to."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from desk_shared.contracts.envelope import decode_event
 from desk_shared.contracts.events import Event
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.log_reader import (
@@ -20,7 +18,6 @@ from desk_shared.runtime.log_reader import (
     LogReader,
     PositionConflict,
     RetryPolicy,
-    decode,
 )
 from desk_shared.runtime.positions import fingerprint
 from desk_shared.runtime.settings import BusSettings
@@ -95,21 +92,6 @@ async def until(condition: Callable[[], bool], seconds: float = 15) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("timed out")
-
-
-def test_decode_gives_what_decode_event_gives() -> None:
-    events = samples.sample_log(12, alert_requests=True)
-    for event in events:
-        assert decode(event.to_json()) == decode_event(event.to_json())
-    raw = json.loads(events[0].to_json())
-    newer = json.dumps({**raw, "payload": {**raw["payload"], "added_later": 1}, "added_later": 2}).encode()
-    older = json.dumps({k: v for k, v in raw.items() if k != "actor"} | {"schema_version": 1}).encode()
-    triaged = json.loads(events[1].to_json()) | {"actor": {"kind": "person", "id": "petugas-1"}}
-    unversioned = json.dumps({k: v for k, v in triaged.items() if k != "schema_version"}).encode()  # version 1
-    reordered = json.dumps(dict(reversed(raw.items()))).encode()
-    for data in (newer, older, unversioned, reordered):
-        assert decode(data) == decode_event(data)
-    assert decode(unversioned).actor.kind == "service"  # upcast (actor from producer), not read as version 2
 
 
 async def test_the_position_carries_the_fingerprint_positions_computes(bus: BusSettings) -> None:

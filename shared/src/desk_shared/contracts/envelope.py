@@ -193,7 +193,8 @@ def decode_event(data: bytes) -> Event:
     Fast path: an event as `to_json` writes it, of the current version, validated straight from
     its bytes. Anything else (older versions, other layouts, errors) takes the general path."""
     current = _CURRENT_TYPE.match(data)
-    if current is not None and (fast := _EVENT_TYPES.get(current.group(1).decode())) is not None:
+    if (current is not None and b'"schema_version":' in data  # missing, it means version 1
+            and (fast := _EVENT_TYPES.get(current.group(1).decode())) is not None):
         try:
             return fast.model_validate_json(data, extra="ignore")
         except ValueError:

@@ -44,6 +44,11 @@ class Position:
         return cls(seq=int(raw["seq"]), fingerprint=str(raw.get("fingerprint", "")))
 
 
+def message_fingerprint(subject: str, data: bytes) -> str:
+    """What tells one message of a log from another: a digest of its subject and data."""
+    return hashlib.sha256(subject.encode() + b"\n" + data).hexdigest()[:32]
+
+
 async def fingerprint(js: JetStreamContext, stream: str, seq: int) -> str | None:
     """A digest of the message at `seq` of `stream` (subject and data), None if there is none."""
     if seq <= 0:
@@ -52,8 +57,7 @@ async def fingerprint(js: JetStreamContext, stream: str, seq: int) -> str | None
         msg = await js.get_msg(stream, seq, direct=True)
     except NotFoundError:
         return None
-    digest = hashlib.sha256((msg.subject or "").encode() + b"\n" + (msg.data or b""))
-    return digest.hexdigest()[:32]
+    return message_fingerprint(msg.subject or "", msg.data or b"")
 
 
 class PositionStore:
