@@ -1,3 +1,3 @@
-"""Every test in the repository gets the real-server fixtures of desk_testing.fixtures."""
+"""Every test in the repository gets the real-server fixtures of desk_testing (a running system included)."""
 
-pytest_plugins = ["desk_testing.fixtures"]
+pytest_plugins = ["desk_testing.fixtures", "desk_testing.system"]

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
-from desk_pemilu.embedded_nats import free_port
-from desk_testing.fixtures import wait_for
+from desk_pemilu.embedded_nats import EmbeddedNats, free_port
+from desk_shared.runtime.settings import BusSettings
+from desk_testing.fixtures import read_stream, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -50,3 +53,59 @@ def test_up_runs_the_whole_system_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert "[desk] stopped" in log.read_text()
     leftovers = subprocess.run(["pgrep", "-g", str(launcher.pid)], capture_output=True, text=True).stdout.split()
     assert leftovers == []
+
+
+def launch(tmp_path: Path, **extra_env: str) -> tuple[subprocess.Popen[bytes], Path, dict[str, str]]:
+    ports = {name: str(free_port()) for name in ("INTAKE", "PROJECTION", "INBOX", "EMBEDDED_NATS")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
+    env |= {f"DESK_{name}_PORT": port for name, port in ports.items()} | {"PYTHONUNBUFFERED": "1"} | extra_env
+    log = tmp_path / "up.log"
+    with open(log, "wb") as out:
+        launcher = subprocess.Popen([sys.executable, "-m", "desk_pemilu.cli", "up", "--state-dir", str(tmp_path)],
+                                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for(lambda: "Desk Pemilu is running" in log.read_text(), 90, what="the launcher's banner")
+    return launcher, log, ports
+
+
+def ctrl_c(launcher: subprocess.Popen[bytes]) -> int:
+    os.killpg(launcher.pid, signal.SIGINT)  # as a terminal does: the whole foreground group
+    return launcher.wait(30)
+
+
+def test_ctrl_c_with_alerts_in_flight_records_no_failed_alert(tmp_path: Path) -> None:
+    launcher, log, ports = launch(tmp_path)
+    intake = f"http://127.0.0.1:{ports['INTAKE']}"
+    try:
+        with httpx.Client() as client:
+            for n in range(40):
+                answer = client.post(f"{intake}/v1/reports", json={
+                    "kecamatan": "11.13.01", "text": f"Massa membawa parang menyerang TPS {n:02d}, dua petugas luka."})
+                assert answer.status_code == 202
+    finally:
+        code = ctrl_c(launcher)
+    assert code == 0, log.read_text()[-3000:]
+    server = EmbeddedNats(tmp_path / "nats", free_port())  # the stopped system's log, read afterwards
+    server.start()
+    try:
+        kinds = Counter(json.loads(data)["type"] for _, _, data in read_stream(BusSettings(nats_url=server.url)))
+    finally:
+        server.stop()
+    assert kinds["ReportSubmitted"] == 40
+    assert kinds["AlertFailed"] == 0, kinds  # the inbox outlived notify: nothing failed because of the stop
+    assert kinds["AlertDelivered"] <= kinds["AlertRequested"], kinds
+    assert log.read_text().count("ALERT for ") >= kinds["AlertDelivered"]  # each recorded delivery was received
+
+
+def test_a_service_that_keeps_crashing_is_restarted_later_and_later_without_stopping_the_rest(
+        tmp_path: Path) -> None:
+    launcher, log, ports = launch(tmp_path, DESK_TRIAGE_RULES_FILE=str(tmp_path / "missing-rules.toml"))
+    try:
+        wait_for(lambda: "(it keeps exiting)" in log.read_text(), 60, what="the launcher backing off")
+        answer = httpx.post(f"http://127.0.0.1:{ports['INTAKE']}/v1/reports",
+                            json={"kecamatan": "11.13.01", "text": "Surat suara di TPS 4 kurang."})
+        assert answer.status_code == 202  # intake and NATS keep running while triage cannot start
+        assert launcher.poll() is None
+    finally:
+        code = ctrl_c(launcher)
+    assert code == 0
+    assert "[desk] stopped" in log.read_text()

@@ -8,91 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import nats
 import pytest
 
-from desk_pemilu.embedded_nats import free_port
-from desk_pemilu.inbox import Inbox
-from desk_pemilu.processes import ServiceProcess, service_processes, stop_all
 from desk_shared.contracts import subjects
-from desk_shared.runtime.settings import BusSettings
-from desk_testing.fixtures import bus_env, fresh_bus, read_stream, wait_for
+from desk_testing.fixtures import wait_for
+from desk_testing.system import RunningSystem
 
 pytestmark = pytest.mark.system
 
 CRITICAL = ("Massa sekitar dua ratus orang membawa parang mendatangi TPS 03 dan membakar kotak suara, "
             "dua petugas KPPS luka-luka.")
 CALM = "Kepala desa Penampaan mengumpulkan perangkat desa dan meminta mereka mengajak warga memilih paslon nomor 1."
-
-
-@dataclass
-class RunningSystem:
-    bus: BusSettings
-    intake: str
-    projection: str
-    inbox: Inbox
-    processes: list[ServiceProcess]
-
-    def events(self, event_type: str | None = None) -> list[dict]:
-        found = [json.loads(data) for _, _, data in read_stream(self.bus)]
-        return [e for e in found if event_type is None or e["type"] == event_type]
-
-    def incident_of(self, report_id: str) -> dict | None:
-        items = httpx.get(f"{self.projection}/v1/incidents", params={"limit": 500}).json()["items"]
-        return next((i for i in items if i["report_id"] == report_id), None)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.output()[-3000:]}" for p in self.processes)
-
-
-@pytest.fixture(scope="module")
-def system(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    home: Path = tmp_path_factory.mktemp("system")
-    bus = fresh_bus(nats_url)
-    inbox = Inbox(0)
-    threading.Thread(target=inbox.serve_forever, daemon=True).start()
-    contacts = home / "contacts.toml"
-    contacts.write_text(f'[[contact]]\nmatch = "*"\nwebhook = "http://127.0.0.1:{inbox.server_port}/alerts"\n')
-    intake_port, projection_port = free_port(), free_port()
-    env = bus_env(bus) | {
-        "DESK_INTAKE_PORT": str(intake_port),
-        "DESK_PROJECTION_PORT": str(projection_port),
-        "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{home / 'projection.db'}",
-        "DESK_NOTIFY_CONTACTS_FILE": str(contacts),
-    }
-    processes = service_processes(env, home)
-    for p in processes:
-        p.start()
-    running = RunningSystem(bus, f"http://127.0.0.1:{intake_port}", f"http://127.0.0.1:{projection_port}",
-                            inbox, processes)
-    try:
-        for url in (running.intake, running.projection):
-            wait_for(lambda url=url: _answers(url + "/health"), 60, what=f"{url} to serve")
-        yield running
-    finally:
-        stop_all(processes)
-        inbox.shutdown()
-        print(running.logs())
-    # uvicorn re-raises the SIGTERM it handled, so -15 is a clean stop too; -9 means it had to be killed
-    codes = {p.name: p.process.returncode for p in processes if p.process}
-    assert all(code in (0, -signal.SIGTERM) for code in codes.values()), codes
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def submit(system: RunningSystem, text: str, **fields: object) -> httpx.Response:

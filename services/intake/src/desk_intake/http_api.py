@@ -88,7 +88,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail))
+        return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail), headers=exc.headers)
 
 
 class HttpDoors:
