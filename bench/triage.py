@@ -67,33 +67,36 @@ async def raw_loop(bus: BusSettings, reports: int, batch: int) -> float:
     return reports / elapsed
 
 
-async def triage_rate(bus: BusSettings, last: int, batch: int, home: Path) -> tuple[float, int]:
-    process = service("triage", "desk_triage", bus, home, DESK_TRIAGE_BATCH=str(batch)).start()
+async def triage_rate(bus: BusSettings, last: int, batch: int, home: Path, replicas: int) -> tuple[float, int]:
+    processes = [service(f"triage-{n}", "desk_triage", bus, home, DESK_TRIAGE_BATCH=str(batch)).start()
+                 for n in range(replicas)]
     nc = await connect(bus, "bench-watch")
     try:
         progress = await consumer_done(nc.jetstream(), bus.stream_name, "triage", last)
-        cpu = process_cpu_seconds(process.process.pid) if process.process else 0.0
+        cpu = sum(process_cpu_seconds(p.process.pid) for p in processes if p.process)
         info = await nc.jetstream().stream_info(bus.stream_name, subjects_filter="desk.event.incident.escalated")
         escalated = sum((info.state.subjects or {}).values())
     finally:
         await nc.close()
-        process.stop()
+        for p in processes:
+            p.stop()
     assert progress.first_at is not None and progress.done_at is not None
-    print(f"triage process CPU: {cpu:.1f} s, {cpu / last * 1e6:.0f} us per report")
+    print(f"triage CPU (start-up included): {cpu:.1f} s, {cpu / last * 1e6:.0f} us per report")
     return last / (progress.done_at - progress.first_at), escalated
 
 
-async def main(reports: int, batch: int) -> None:
+async def main(reports: int, batch: int, replicas: int) -> None:
     print(f"machine: {machine()}; nats-server with fsync on every write")
     with embedded_nats() as bus, tempfile.TemporaryDirectory() as home:
         last = await fill(bus, reports)
         assert last == reports
         baseline = await raw_loop(bus, reports, batch)
-        rate, escalated = await triage_rate(bus, last, batch, Path(home))
+        rate, escalated = await triage_rate(bus, last, batch, Path(home), replicas)
     ratio = rate / baseline
     print(f"backlog: {reports:,} reports; triage escalated {escalated:,} of them")
     print(f"baseline, raw fetch({batch}) -> publish derived -> ack: {baseline:,.0f} reports/s")
-    print(f"triage service (classify, ReportTriaged + IncidentEscalated): {rate:,.0f} reports/s, "
+    print(f"triage service, {replicas} process(es) (classify, ReportTriaged + IncidentEscalated): "
+          f"{rate:,.0f} reports/s, "
           f"{ratio:.2f}x baseline")
     print(f"goal >= {GOAL_RATE:,.0f}/s: {verdict(rate >= GOAL_RATE)}; goal >= {GOAL_RATIO}x baseline: "
           f"{verdict(ratio >= GOAL_RATIO)}")
@@ -103,5 +106,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--replicas", type=int, default=1, help="triage processes sharing the work")
     args = parser.parse_args()
-    asyncio.run(main(args.reports, args.batch))
+    asyncio.run(main(args.reports, args.batch, args.replicas))

@@ -14,6 +14,7 @@ gives up meanwhile simply retries)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -76,12 +77,15 @@ class NatsDoor:
     async def start(self) -> None:
         self._subscription = await self._nc.subscribe(subjects.INTAKE_REPORTS, queue=self._settings.nats_queue_group,
                                                       cb=self._dispatch)
+        await self._nc.flush()  # the server knows the subscription before intake says it is serving
 
     async def stop(self, grace_seconds: float) -> None:
         """No new requests; those in flight get up to `grace_seconds` to be answered."""
         if self._subscription is not None:
             await self._subscription.unsubscribe()
             self._subscription = None
+            with contextlib.suppress(Exception):  # the server routes no more requests here once it returns
+                await self._nc.flush()
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
 
