@@ -96,8 +96,7 @@ async def main(reports: int, batch: int, replicas: int) -> None:
     print(f"backlog: {reports:,} reports; triage escalated {escalated:,} of them")
     print(f"baseline, raw fetch({batch}) -> publish derived -> ack: {baseline:,.0f} reports/s")
     print(f"triage service, {replicas} process(es) (classify, ReportTriaged + IncidentEscalated): "
-          f"{rate:,.0f} reports/s, "
-          f"{ratio:.2f}x baseline")
+          f"{rate:,.0f} reports/s, {ratio:.2f}x baseline")
     print(f"goal >= {GOAL_RATE:,.0f}/s: {verdict(rate >= GOAL_RATE)}; goal >= {GOAL_RATIO}x baseline: "
           f"{verdict(ratio >= GOAL_RATIO)}")
 

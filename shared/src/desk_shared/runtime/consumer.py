@@ -146,8 +146,6 @@ class _Work:
 
     unsettled: dict[int, Msg] = field(default_factory=dict)
     tails: dict[Hashable, asyncio.Task[bool]] = field(default_factory=dict)
-    room: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set when there is room for a whole fetch again."""
 
 
 @dataclass
@@ -254,12 +252,9 @@ class DurableConsumer:
 
     async def _fetch_and_dispatch(self, sub: JetStreamContext.PullSubscription) -> None:
         free = self._spec.max_in_flight - len(self._work.unsettled)
-        if free < self._fetch_at_least():
-            # Wait for room for a whole fetch: fetching the odd free slot one round trip at a
-            # time would make the fetch loop, not the work, set the pace.
-            self._work.room.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._work.room.wait(), self._spec.fetch_timeout_seconds)
+        if free <= 0:  # wait for work to finish before taking more
+            await asyncio.wait(set(self._work.tails.values()), timeout=self._spec.fetch_timeout_seconds,
+                               return_when=asyncio.FIRST_COMPLETED)
             return
         try:
             msgs = await sub.fetch(min(self._spec.batch, free), timeout=self._spec.fetch_timeout_seconds)
@@ -277,9 +272,6 @@ class DurableConsumer:
         if self._state.dirty or time.monotonic() - self._state.recorded_at > 5.0:
             await self.record_position()
 
-    def _fetch_at_least(self) -> int:
-        return max(1, min(self._spec.batch, self._spec.max_in_flight // 2))
-
     def _dispatch(self, msg: Msg) -> None:
         """Start work on `msg` at once, after the work on earlier events of its order key."""
         item = self._decode(msg)
@@ -294,8 +286,6 @@ class DurableConsumer:
             if self._work.tails.get(key) is finished:
                 del self._work.tails[key]
             self._state.dirty = True
-            if self._spec.max_in_flight - len(self._work.unsettled) >= self._fetch_at_least():
-                self._work.room.set()
 
         task.add_done_callback(done)
 
