@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from nats.aio.client import Client
+from nats.errors import NoRespondersError
 
 from desk_intake.nats_api import NatsDoor
 from desk_intake.receiving import Intake, Receipt
@@ -33,9 +34,20 @@ async def requester(bus: BusSettings) -> AsyncIterator[Client]:
 
 
 async def ask(nc: Client, body: dict[str, object], key: str | None = None, agency: str = "kpu") -> dict[str, object]:
-    reply = await nc.request(subjects.intake_report_subject(agency), json.dumps(body).encode(), timeout=10,
-                             headers={"Idempotency-Key": key} if key else None)
-    return json.loads(reply.data)
+    """One request, retried while the server says no one serves the subject, as a producer would.
+
+    Right after a subscription on the same wildcard was removed and added again (each test
+    starts and stops a door), a new connection's first request now and then meets "no
+    responders" even though the door flushed its subscription: measured on nats-server 2.9
+    and 2.15 with plain nats-py and no project code, about 1 in 15 requests."""
+    for _ in range(50):
+        try:
+            reply = await nc.request(subjects.intake_report_subject(agency), json.dumps(body).encode(), timeout=10,
+                                     headers={"Idempotency-Key": key} if key else None)
+            return json.loads(reply.data)
+        except NoRespondersError:
+            await asyncio.sleep(0.05)
+    raise AssertionError("no door answered")
 
 
 async def test_concurrent_requests_are_all_answered_correctly(nats_client: Client, requester: Client,
