@@ -1,7 +1,8 @@
 """A webhook receiver for the benchmarks, run as its own process (so its work does not share a
 GIL with the load it measures): records when each alert arrived; `/slow` answers after 3 s.
 
-    python -m bench.receiver PORT        GET /arrivals -> {alert_id: unix time}"""
+    python -m bench.receiver PORT        GET /arrivals -> {alert_id: unix time}
+                                         GET /reports -> {report_id: unix time of its first alert}"""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ Scope = dict[str, Any]
 
 def make_app() -> Any:
     arrivals: dict[str, float] = {}
+    reports: dict[str, float] = {}
 
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -32,12 +34,17 @@ def make_app() -> Any:
         answer = b""
         if scope["method"] == "GET" and path == "/arrivals":
             answer = json.dumps(arrivals).encode()
+        elif scope["method"] == "GET" and path == "/reports":
+            answer = json.dumps(reports).encode()
         elif path == "/slow":
             await asyncio.sleep(3.0)
         elif path == "/alerts":
-            alert = json.loads(body or b"{}").get("alert_id")
-            if alert is not None:
-                arrivals.setdefault(alert, time.time())
+            now = time.time()
+            alert = json.loads(body or b"{}")
+            if "alert_id" in alert:
+                arrivals.setdefault(alert["alert_id"], now)
+            if report := alert.get("incident", {}).get("report_id"):
+                reports.setdefault(report, now)
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})

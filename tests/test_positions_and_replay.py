@@ -19,6 +19,7 @@ from desk_pemilu.inbox import Inbox
 from desk_pemilu.processes import SERVICES, ServiceProcess, service_command, stop_all
 from desk_shared.contracts.events import Actor, ReportSubmitted, ReportSubmittedPayload, derived_id, utc_now
 from desk_shared.runtime.bus import connect
+from desk_shared.runtime.positions import PositionStore
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import ensure_streams
@@ -70,6 +71,26 @@ def consumers_exist(bus: BusSettings, *names: str) -> bool:
             return True
         except Exception:
             return False
+        finally:
+            await nc.close()
+
+    return asyncio.run(run())
+
+
+def positions_recorded(bus: BusSettings, *names: str) -> bool:
+    """Each consumer has finished all it was given and its tracked position says so."""
+    async def run() -> bool:
+        nc = await connect(bus, "test-operator")
+        try:
+            js = nc.jetstream()
+            store = await PositionStore.open(js, bus)
+            for name in names:
+                info = await js.consumer_info(bus.stream_name, name)
+                position = await store.get(name)
+                if info.num_pending or info.num_ack_pending or position is None \
+                        or position.seq != info.ack_floor.stream_seq:
+                    return False
+            return True
         finally:
             await nc.close()
 
@@ -136,7 +157,7 @@ def test_recreated_consumers_resume_after_their_position_even_past_the_duplicate
     publish(bus, first)
     desk.start()
     wait_for(lambda: len(desk.alerts()) == 6, 30, what="the three critical reports' six alerts")
-    time.sleep(1.5)  # idle: positions recorded
+    wait_for(lambda: positions_recorded(bus, "triage", "notify"), 10, what="positions recorded once idle")
 
     delete_consumers(bus, "triage", "notify")  # while the services run: they notice and recreate them
     wait_for(lambda: consumers_exist(bus, "triage", "notify"), 30, what="both consumers recreated")

@@ -154,7 +154,10 @@ class _State:
 
     recorded: int = 0
     recorded_at: float = 0.0
+    settled: int = 0
+    """The highest stream sequence this process has settled (acked, nak'ed or dead-lettered)."""
     dirty: bool = False
+    """A recorded position may be behind what is settled: record again when next idle."""
     ignored_types: set[str] = field(default_factory=set)
 
 
@@ -219,7 +222,7 @@ class DurableConsumer:
         info = await self._js.consumer_info(self._settings.stream_name, self._spec.name)
         floor = info.ack_floor.stream_seq if info.ack_floor else 0
         self._state.recorded_at = time.monotonic()
-        self._state.dirty = False
+        self._state.dirty = floor < self._state.settled  # JetStream applies acks asynchronously: it may lag
         if floor > self._state.recorded:
             digest = await fingerprint(self._js, self._settings.stream_name, floor)
             if digest is not None:
@@ -285,6 +288,7 @@ class DurableConsumer:
             self._work.unsettled.pop(id(msg), None)
             if self._work.tails.get(key) is finished:
                 del self._work.tails[key]
+            self._state.settled = max(self._state.settled, msg.metadata.sequence.stream)
             self._state.dirty = True
 
         task.add_done_callback(done)
