@@ -10,7 +10,7 @@ from typing import Any
 
 import uvicorn
 
-from desk_intake.bootstrap import create_app
+from desk_intake.bootstrap import create_app, name_supervisor
 from desk_intake.settings import IntakeSettings
 from desk_shared.runtime.process import setup_logging
 from desk_shared.runtime.settings import BusSettings
@@ -24,6 +24,7 @@ def main() -> None:
     if settings.workers == 1:
         uvicorn.run(create_app(settings, bus), **options)
     else:
+        name_supervisor()
         uvicorn.run("desk_intake.bootstrap:worker_app", factory=True, workers=settings.workers, **options)
 
 

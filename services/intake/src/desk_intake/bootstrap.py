@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import gc
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,8 @@ from desk_shared.runtime.streams import ensure_streams
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+_SUPERVISOR_PID = "DESK_INTAKE_SUPERVISOR_PID"
+"""Set by the supervisor for its workers (not a setting): a worker stops when that process is gone."""
 
 
 def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors:
@@ -75,8 +78,17 @@ def worker_app() -> http_api.HttpDoors:
     return create_app(settings, bus)
 
 
+def name_supervisor() -> None:
+    """Tell the workers about to be spawned which process is their supervisor."""
+    os.environ[_SUPERVISOR_PID] = str(os.getpid())
+
+
 def _stop_with_supervisor() -> None:
     """Linux: a worker gets SIGTERM when its supervisor dies (even by kill -9), so none is
-    left holding the port."""
+    left holding the port. A supervisor that died while this worker was starting, before it
+    asked for that signal, is noticed here: the worker stops at once."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    supervisor = os.environ.get(_SUPERVISOR_PID)
+    if supervisor and os.getppid() != int(supervisor):
+        os.kill(os.getpid(), signal.SIGTERM)
