@@ -175,7 +175,7 @@ async def raw_baseline(url: str, seconds: float) -> Figures:
 
 
 # ----------------------------------------------------------------------------- (b, c) HTTP via wrk
-WRK_SCRIPT = """
+WRK_COUNTING = """
 local threads = {}
 local next_id = 1
 function setup(thread)
@@ -184,21 +184,11 @@ function setup(thread)
   table.insert(threads, thread)
 end
 function init(args)
-  sent = 0
-  accepted = 0
-  other = 0
-end
-function request()
-  sent = sent + 1
-  local key = "RUN-" .. id .. "-" .. sent
-  local body = '{"kecamatan": "KECAMATAN", "text": "' .. string.gsub('TEXT', "{key}", key) .. '"}'
-  return wrk.format("POST", "/v1/reports",
-                    {["Content-Type"] = "application/json", ["Idempotency-Key"] = key}, body)
+  sent, accepted, other, slot = 0, 0, 0, 0
 end
 function response(status, headers, body)
   if status == 202 then accepted = accepted + 1 else other = other + 1 end
 end
-DELAY
 function done(summary, latency, requests)
   local a, o = 0, 0
   for _, t in ipairs(threads) do
@@ -207,6 +197,18 @@ function done(summary, latency, requests)
   end
   io.write(string.format("ACCEPTED %d OTHER %d\\n", a, o))
 end
+"""
+"""What every wrk script here shares: a thread id, counts of 202 and other answers, printed at the end."""
+
+WRK_SCRIPT = WRK_COUNTING + """
+function request()
+  sent = sent + 1
+  local key = "RUN-" .. id .. "-" .. sent
+  local body = '{"kecamatan": "KECAMATAN", "text": "' .. string.gsub('TEXT', "{key}", key) .. '"}'
+  return wrk.format("POST", "/v1/reports",
+                    {["Content-Type"] = "application/json", ["Idempotency-Key"] = key}, body)
+end
+DELAY
 """
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -224,8 +226,8 @@ def wrk_script(path: Path, run: str, delay_ms: float | None, lockstep: bool = Fa
     return path
 
 
-def run_wrk(name: str, url: str, script: Path, seconds: float, threads: int) -> Figures:
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{CONCURRENCY}", f"-d{seconds:.0f}s", "--latency",
+def run_wrk(name: str, url: str, script: Path, seconds: float, threads: int, connections: int = CONCURRENCY) -> Figures:
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:.0f}s", "--latency",
                           "--timeout", "10s", "-s", str(script), url + "/v1/reports"],
                          capture_output=True, text=True, check=True).stdout
     counts = re.search(r"ACCEPTED (\d+) OTHER (\d+)", out)

@@ -22,7 +22,6 @@ import asyncio
 import json
 import random
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
@@ -34,7 +33,7 @@ import httpx
 from nats.js import JetStreamContext
 
 from bench.common import corpus_texts, machine, verdict
-from bench.intake import percentile, raw_baseline, tree_cpu_seconds, wait_serving
+from bench.intake import WRK_COUNTING, Figures, percentile, raw_baseline, run_wrk, tree_cpu_seconds, wait_serving
 from bench.notify import Receiver
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_pemilu.processes import service_processes, stop_all
@@ -75,7 +74,7 @@ def body_for(n: int, key: str, escalating: list[str], calm: list[str]) -> str:
 
 
 # ----------------------------------------------------------------------------- load: wrk on a schedule
-WRK_SCRIPT = """
+WRK_SCHEDULE = """
 local ffi = require("ffi")
 ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } bench_timespec; int clock_gettime(int, bench_timespec *); ]]
 local clock = ffi.new("bench_timespec")
@@ -85,16 +84,6 @@ local function now_ms()
 end
 local escalating = {ESCALATING}
 local calm = {CALM}
-local threads = {}
-local next_id = 1
-function setup(thread)
-  thread:set("id", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
-function init(args)
-  sent, accepted, other, slot = 0, 0, 0, 0
-end
 function request()
   local n = sent
   sent = sent + 1
@@ -112,19 +101,8 @@ function delay()
   if wait < 0 then return 0 end
   return math.floor(wait)
 end
-function response(status, headers, body)
-  if status == 202 then accepted = accepted + 1 else other = other + 1 end
-end
-function done(summary, latency, requests)
-  local a, o = 0, 0
-  for _, t in ipairs(threads) do
-    a = a + t:get("accepted")
-    o = o + t:get("other")
-  end
-  io.write(string.format("ACCEPTED %d OTHER %d\\n", a, o))
-  io.write(string.format("P50 %.3f P99 %.3f\\n", latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
 """
+"""Each request has its due time (a schedule, one wrk thread): slow answers do not lower the offered rate."""
 
 
 def lua_strings(bodies: list[str]) -> str:
@@ -132,29 +110,14 @@ def lua_strings(bodies: list[str]) -> str:
     return ", ".join(json.dumps(b) for b in bodies)
 
 
-@dataclass
-class Load:
-    accepted: int
-    other: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-
-
-def run_wrk(url: str, home: Path, run: str, rate: float, seconds: float, connections: int,
-            escalating: list[str], calm: list[str]) -> Load:
-    interval_ms = 1000.0 / rate  # one wrk thread keeps the whole schedule
-    script = (WRK_SCRIPT.replace("ESCALATING", lua_strings(escalating[:200])).replace("CALM", lua_strings(calm[:600]))
-              .replace("RUN", run).replace("SHARE", str(ESCALATING_SHARE)).replace("INTERVAL", f"{interval_ms:.6f}"))
-    path = home / "load.lua"
+def load(name: str, url: str, home: Path, run: str, rate: float, seconds: float, connections: int,
+         escalating: list[str], calm: list[str]) -> Figures:
+    script = (WRK_COUNTING + WRK_SCHEDULE.replace("ESCALATING", lua_strings(escalating[:200]))
+              .replace("CALM", lua_strings(calm[:600])).replace("RUN", run).replace("SHARE", str(ESCALATING_SHARE))
+              .replace("INTERVAL", f"{1000.0 / rate:.6f}"))
+    path = home / f"{name}.lua"
     path.write_text(script)
-    began = time.perf_counter()
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s", str(path),
-                          url + "/v1/reports"], capture_output=True, text=True, check=True).stdout
-    elapsed = time.perf_counter() - began
-    counts = out.split("ACCEPTED ")[1].split()
-    pct = out.split("P50 ")[1].split()
-    return Load(int(counts[0]), int(counts[2]), elapsed, float(pct[0]), float(pct[2]))
+    return run_wrk(name, url, path, seconds, threads=1, connections=connections)
 
 
 # ----------------------------------------------------------------------------- drained?
@@ -350,23 +313,20 @@ def main() -> None:
         print(f"baseline: 32 concurrent js.publish on a server like the system's: {baseline:,.0f}/s", flush=True)
         with System(Path(tmp), fsync) as system:
             run = uuid.uuid4().hex[:8]
-            warm = run_wrk(system.intake_url, system.home, f"{run}w", 200, 3, 16, escalating, calm)
+            warm = load("warm-up", system.intake_url, system.home, f"{run}w", 200, 3, 16, escalating, calm)
             system.drain(60)
             print(f"warm-up: {warm.accepted} reports at 200/s, drained", flush=True)
 
             pids = system.process_ids()
             cpu_before, wall_before = cpu_seconds(pids), time.perf_counter()
-            load = run_wrk(system.intake_url, system.home, f"{run}l", args.rate, args.seconds, args.connections,
-                           escalating, calm)
+            loaded = load("load", system.intake_url, system.home, f"{run}l", args.rate, args.seconds,
+                          args.connections, escalating, calm)
             drained, seen = system.drain(120)
             wall = time.perf_counter() - wall_before
             cores = {k: (v - cpu_before[k]) / wall for k, v in cpu_seconds(pids).items()}
-            rate = load.accepted / load.seconds
             appends = seen.events / max(seen.reports, 1)
             took = f"{drained:.1f} s" if drained is not None else "NOT within 120 s"
-            print(f"load: {load.accepted:,} accepted in {load.seconds:.1f} s = {rate:,.0f}/s "
-                  f"(offered {args.rate:,.0f}/s, {load.other} refused), HTTP p50 {load.p50_ms:.1f} ms "
-                  f"p99 {load.p99_ms:.1f} ms; ratio to baseline {rate / baseline:.2f}\n"
+            print(f"{loaded.line(baseline)}   (offered {args.rate:,.0f}/s for {args.seconds:.0f} s)\n"
                   f"  everything applied {took} after the load stopped; last look: {seen}\n"
                   f"  cores used (load and drain): {' '.join(f'{k} {v:.2f}' for k, v in cores.items())}\n"
                   f"  escalated {seen.escalated / max(seen.reports, 1):.1%} of {seen.reports:,} reports; "
@@ -383,10 +343,11 @@ def main() -> None:
                   f"escalated; accepted -> first alert p50 {p50:.0f} ms p99 {p99:.0f} ms, max "
                   f"{max(ms, default=float('nan')):.0f} ms, {lost} without an alert", flush=True)
 
-    kept_up = rate >= 0.98 * args.rate and load.other == 0 and args.rate >= GOAL_RATE and args.seconds >= 60
+    rate = loaded.rate
+    kept_up = rate >= 0.98 * args.rate and loaded.other == 0 and args.rate >= GOAL_RATE and args.seconds >= 60
     unlike = "" if fsync else " (WITHOUT fsync: not the configuration of ./desk up)"
     print(f"\ngoals{unlike}:\n  keeps up with {GOAL_RATE:,.0f} reports/s for 60 s: {rate:,.0f}/s accepted over "
-          f"{load.seconds:.0f} s -> {verdict(kept_up)}\n"
+          f"{args.seconds:.0f} s -> {verdict(kept_up)}\n"
           f"  everything applied within {GOAL_DRAIN_SECONDS:.0f} s after: {took} -> "
           f"{verdict(drained is not None and drained <= GOAL_DRAIN_SECONDS)}\n"
           f"  p99 accepted -> alert < {GOAL_P99_SECONDS * 1000:.0f} ms at {args.latency_rate:.0f}/s: {p99:.0f} ms -> "
