@@ -29,11 +29,12 @@ from desk_intake.receiving import Intake
 from desk_intake.settings import IntakeSettings
 from desk_intake.submission import FieldProblem, Rejected, SubmitReport, field_problems
 from desk_shared.contracts import subjects
+from desk_shared.contracts.agencies import AGENCY_CODE_PATTERN
 from desk_shared.runtime.publisher import PublishFailed
 
 log = logging.getLogger(__name__)
 
-_AGENCY = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
+_AGENCY = re.compile(AGENCY_CODE_PATTERN)
 
 
 def rejected(problems: list[FieldProblem]) -> dict[str, Any]:

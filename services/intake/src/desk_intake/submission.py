@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from desk_shared.contracts.agencies import AgencyCode
 from desk_shared.contracts.events import (
     Actor,
     KecamatanCode,
@@ -28,7 +29,6 @@ EARLIEST_OCCURRENCE = datetime(2000, 1, 1, tzinfo=UTC)
 """No report is about a happening before this: an earlier date is a mistake (a default year 1)."""
 ANONYMOUS_AGENCY = "anonymous"
 
-AgencyCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$")]
 IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,200}$")]
 
 

@@ -1,5 +1,11 @@
 """The event catalogue: every event type of the system, by context, from one import."""
 
+from desk_shared.contracts.agencies import (
+    AgencyAreasChanged,
+    AgencyRegistered,
+    CredentialIssued,
+    CredentialRevoked,
+)
 from desk_shared.contracts.alerts import (
     AlertDelivered,
     AlertDeliveredPayload,
@@ -32,8 +38,10 @@ from desk_shared.contracts.reports import (
 )
 
 __all__ = [
-    "EVENT_NAMESPACE", "Actor", "AlertDelivered", "AlertDeliveredPayload", "AlertFailed",
+    "EVENT_NAMESPACE", "Actor", "AgencyAreasChanged", "AgencyRegistered", "AlertDelivered", "AlertDeliveredPayload",
+    "AlertFailed",
     "AlertFailedPayload", "AlertOutcomePayload", "AlertRequested", "AlertRequestedPayload", "Contract",
+    "CredentialIssued", "CredentialRevoked",
     "Event", "IncidentEscalated", "IncidentEscalatedPayload", "KecamatanCode", "Liaison", "ReportSubmitted",
     "ReportSubmittedPayload", "ReportTriaged", "ReportTriagedPayload", "UndecodableEvent", "UnknownEventType",
     "VillageCode", "decode_event", "derived_id", "event_types", "utc_now",
