@@ -139,11 +139,12 @@ def test_a_new_event_type_is_one_class() -> None:
         envelope._EVENT_TYPES.pop("BallotBoxSealed")
 
 
-def test_the_contracts_import_without_nats_or_a_database() -> None:
+def test_the_contracts_and_access_rules_import_without_nats_or_a_database() -> None:
     code = ("import sys\n"
             "for name in ('nats', 'faststream', 'sqlalchemy', 'fastapi'):\n"
             "    sys.modules[name] = None\n"
             "from desk_shared.contracts import events, regions, subjects, taxonomy\n"
+            "from desk_shared.access import keys, registry\n"
             "assert events.decode_event(events.ReportSubmitted.subject.encode() and b'{}' or b'') if False else True\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
