@@ -27,6 +27,7 @@ from desk_shared.contracts.agencies import AgencyKind, Areas
 from desk_shared.contracts.envelope import Actor, Event, decode_event
 from desk_shared.contracts.events import event_types
 from desk_shared.contracts.regions import regions
+from desk_shared.contracts.subjects import AGENCY_EVENTS
 
 ADMIN = Actor(kind="person", id="admin-1")
 GAYO_LUES = "11.13"
@@ -89,11 +90,12 @@ def test_the_log_holds_the_digest_never_the_key() -> None:
 def test_access_events_are_registered_under_their_own_subjects() -> None:
     types = event_types()
     subjects = {name: types[name].subject for name in
-                ("AgencyRegistered", "AgencyAreasChanged", "CredentialIssued", "CredentialRevoked")}
+                ("AgencyRegistered", "AgencyAreasChanged", "AgencyKeyIssued", "AgencyKeyRevoked")}
+    assert all(subject.startswith(AGENCY_EVENTS.removesuffix(">")) for subject in subjects.values())
     assert subjects == {"AgencyRegistered": "desk.event.agency.registered",
                         "AgencyAreasChanged": "desk.event.agency.areas_changed",
-                        "CredentialIssued": "desk.event.credential.issued",
-                        "CredentialRevoked": "desk.event.credential.revoked"}
+                        "AgencyKeyIssued": "desk.event.agency.key_issued",
+                        "AgencyKeyRevoked": "desk.event.agency.key_revoked"}
 
 
 def test_a_key_names_its_agency_until_it_is_revoked() -> None:

@@ -49,8 +49,8 @@ def test_agencies_and_keys_are_events_and_the_key_is_shown_once(bus: BusSettings
     secrets = [keys.parse(t).secret.encode() for t in (first, second)]  # type: ignore[union-attr]
     assert all(secret not in data for secret in secrets for _, _, data in log)
     events = [decode_event(data) for _, _, data in log]
-    assert [e.event_type for e in events] == ["AgencyRegistered", "AgencyRegistered", "CredentialIssued",
-                                              "CredentialIssued", "CredentialRevoked"]
+    assert [e.event_type for e in events] == ["AgencyRegistered", "AgencyRegistered", "AgencyKeyIssued",
+                                              "AgencyKeyIssued", "AgencyKeyRevoked"]
     assert {e.actor.id for e in events} == {"ops-1"} and {e.actor.kind for e in events} == {"person"}
     registry = rebuild(events)
     assert isinstance(authenticate(registry, second), Agency)

@@ -141,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     except Unreachable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except TimeoutError:
+        print("error: NATS answered but reading the registry from the log took too long", file=sys.stderr)
+        return 1
     return 0
 
 

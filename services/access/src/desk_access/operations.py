@@ -8,13 +8,17 @@ from collections.abc import AsyncIterator, Sequence
 
 from nats.js import JetStreamContext
 
-from desk_shared.access.registry import ACCESS_EVENTS, Registry, rebuild
+from desk_shared.access.registry import Registry, evolve
+from desk_shared.contracts import subjects
 from desk_shared.contracts.envelope import Event
 from desk_shared.runtime.bus import connect
-from desk_shared.runtime.history import stored_events
+from desk_shared.runtime.history import folded
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import ensure_streams
+
+READ_SECONDS = 60.0
+"""Reading the registry takes well under a second for thousands of agencies: more is a fault."""
 
 
 class Unreachable(RuntimeError):
@@ -38,7 +42,8 @@ async def session(bus: BusSettings, connect_seconds: float = 10.0) -> AsyncItera
 
 
 async def current_registry(js: JetStreamContext, bus: BusSettings) -> Registry:
-    return rebuild(await stored_events(js, bus.stream_name, ACCESS_EVENTS))
+    async with asyncio.timeout(READ_SECONDS):
+        return await folded(js, bus.stream_name, subjects.AGENCY_EVENTS, Registry(), evolve)
 
 
 async def append(js: JetStreamContext, bus: BusSettings, events: Sequence[Event]) -> None:

@@ -16,20 +16,17 @@ from desk_shared.access import keys
 from desk_shared.contracts.agencies import (
     AgencyAreasChanged,
     AgencyAreasChangedPayload,
+    AgencyKeyIssued,
+    AgencyKeyIssuedPayload,
+    AgencyKeyRevoked,
+    AgencyKeyRevokedPayload,
     AgencyKind,
     AgencyRegistered,
     AgencyRegisteredPayload,
     Areas,
-    CredentialIssued,
-    CredentialIssuedPayload,
-    CredentialRevoked,
-    CredentialRevokedPayload,
 )
 from desk_shared.contracts.envelope import Actor, Event, utc_now
 from desk_shared.contracts.regions import RegionDirectory
-
-ACCESS_EVENTS: tuple[type[Event], ...] = (AgencyRegistered, AgencyAreasChanged, CredentialIssued, CredentialRevoked)
-"""The events the registry is built from."""
 
 
 class Refused(ValueError):
@@ -70,7 +67,8 @@ def _with(mapping: Mapping[str, V], key: str, value: V) -> Mapping[str, V]:
 
 
 def evolve(registry: Registry, event: Event) -> Registry:
-    """The registry after `event` (events it is not built from leave it as it is)."""
+    """The registry after `event` (events it is not built from leave it as it is). All the
+    events it is built from are on `subjects.AGENCY_EVENTS`, so one reader sees them in order."""
     match event:
         case AgencyRegistered(payload=p):
             agency = Agency(p.agency, p.name, p.kind, p.areas)
@@ -78,10 +76,10 @@ def evolve(registry: Registry, event: Event) -> Registry:
         case AgencyAreasChanged(payload=p) if p.agency in registry.agencies:
             agency = replace(registry.agencies[p.agency], areas=p.areas)
             return replace(registry, agencies=_with(registry.agencies, p.agency, agency))
-        case CredentialIssued(payload=p):
+        case AgencyKeyIssued(payload=p):
             credential = Credential(p.key_id, p.agency, p.secret_sha256)
             return replace(registry, credentials=_with(registry.credentials, p.key_id, credential))
-        case CredentialRevoked(payload=p) if p.key_id in registry.credentials:
+        case AgencyKeyRevoked(payload=p) if p.key_id in registry.credentials:
             credential = replace(registry.credentials[p.key_id], revoked=p.reason)
             return replace(registry, credentials=_with(registry.credentials, p.key_id, credential))
     return registry
@@ -134,7 +132,7 @@ class Issued:
     """A new key: the token to show its owner once, and the event that records only its digest."""
 
     token: str
-    event: CredentialIssued
+    event: AgencyKeyIssued
 
 
 E = TypeVar("E", bound=Event)
@@ -177,23 +175,23 @@ def change_areas(registry: Registry, directory: RegionDirectory, *, code: str, a
 def issue(registry: Registry, *, code: str, actor: Actor, producer: str, replaces: str | None = None) -> Issued:
     _agency(registry, code)
     key = keys.new_key()
-    event = _event(CredentialIssued, CredentialIssuedPayload(agency=code, key_id=key.key_id,
+    event = _event(AgencyKeyIssued, AgencyKeyIssuedPayload(agency=code, key_id=key.key_id,
                                                              secret_sha256=key.secret_sha256, replaces=replaces),
                    actor, producer)
     return Issued(key.token, event)
 
 
-def revoke(registry: Registry, *, key_id: str, reason: str, actor: Actor, producer: str) -> CredentialRevoked:
+def revoke(registry: Registry, *, key_id: str, reason: str, actor: Actor, producer: str) -> AgencyKeyRevoked:
     credential = registry.credentials.get(key_id)
     if credential is None:
         raise Refused(f"no key {key_id}")
     if credential.revoked is not None:
         raise Refused(f"key {key_id} is already revoked ({credential.revoked})")
-    return _event(CredentialRevoked, CredentialRevokedPayload(agency=credential.agency, key_id=key_id, reason=reason),
+    return _event(AgencyKeyRevoked, AgencyKeyRevokedPayload(agency=credential.agency, key_id=key_id, reason=reason),
                   actor, producer)
 
 
-def rotate(registry: Registry, *, key_id: str, actor: Actor, producer: str) -> tuple[Issued, CredentialRevoked]:
+def rotate(registry: Registry, *, key_id: str, actor: Actor, producer: str) -> tuple[Issued, AgencyKeyRevoked]:
     """A new key for the same agency, and the old one revoked: append both, the new one first."""
     revoked = revoke(registry, key_id=key_id, reason="rotated", actor=actor, producer=producer)
     issued = issue(registry, code=revoked.payload.agency, actor=actor, producer=producer, replaces=key_id)

@@ -1,6 +1,6 @@
 """Events about the agencies that report, and the credentials their producers use.
 
-No secret enters the log. A `CredentialIssued` carries the key's id and the SHA-256 digest of
+No secret enters the log. A `AgencyKeyIssued` carries the key's id and the SHA-256 digest of
 its secret part: the secret is 32 random bytes, so the digest reveals nothing a guess could
 use (a slow password hash such as argon2 is for secrets people choose, and would cost intake
 far more than the digest on every request). Every intake replica builds its table of keys
@@ -75,23 +75,23 @@ class AgencyAreasChanged(Event):
     payload: AgencyAreasChangedPayload
 
 
-class CredentialIssuedPayload(Contract):
+class AgencyKeyIssuedPayload(Contract):
     agency: AgencyCode
     key_id: KeyId
     secret_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     replaces: KeyId | None = None
-    """The key this one rotates out (revoked by its own `CredentialRevoked`)."""
+    """The key this one rotates out (revoked by its own `AgencyKeyRevoked`)."""
 
 
-class CredentialIssued(Event):
-    payload: CredentialIssuedPayload
+class AgencyKeyIssued(Event):
+    payload: AgencyKeyIssuedPayload
 
 
-class CredentialRevokedPayload(Contract):
+class AgencyKeyRevokedPayload(Contract):
     agency: AgencyCode
     key_id: KeyId
     reason: str = Field(min_length=1, max_length=500)
 
 
-class CredentialRevoked(Event):
-    payload: CredentialRevokedPayload
+class AgencyKeyRevoked(Event):
+    payload: AgencyKeyRevokedPayload

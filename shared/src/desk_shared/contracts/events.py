@@ -2,9 +2,9 @@
 
 from desk_shared.contracts.agencies import (
     AgencyAreasChanged,
+    AgencyKeyIssued,
+    AgencyKeyRevoked,
     AgencyRegistered,
-    CredentialIssued,
-    CredentialRevoked,
 )
 from desk_shared.contracts.alerts import (
     AlertDelivered,
@@ -38,11 +38,34 @@ from desk_shared.contracts.reports import (
 )
 
 __all__ = [
-    "EVENT_NAMESPACE", "Actor", "AgencyAreasChanged", "AgencyRegistered", "AlertDelivered", "AlertDeliveredPayload",
+    "EVENT_NAMESPACE",
+    "Actor",
+    "AgencyAreasChanged",
+    "AgencyKeyIssued",
+    "AgencyKeyRevoked",
+    "AgencyRegistered",
+    "AlertDelivered",
+    "AlertDeliveredPayload",
     "AlertFailed",
-    "AlertFailedPayload", "AlertOutcomePayload", "AlertRequested", "AlertRequestedPayload", "Contract",
-    "CredentialIssued", "CredentialRevoked",
-    "Event", "IncidentEscalated", "IncidentEscalatedPayload", "KecamatanCode", "Liaison", "ReportSubmitted",
-    "ReportSubmittedPayload", "ReportTriaged", "ReportTriagedPayload", "UndecodableEvent", "UnknownEventType",
-    "VillageCode", "decode_event", "derived_id", "event_types", "utc_now",
+    "AlertFailedPayload",
+    "AlertOutcomePayload",
+    "AlertRequested",
+    "AlertRequestedPayload",
+    "Contract",
+    "Event",
+    "IncidentEscalated",
+    "IncidentEscalatedPayload",
+    "KecamatanCode",
+    "Liaison",
+    "ReportSubmitted",
+    "ReportSubmittedPayload",
+    "ReportTriaged",
+    "ReportTriagedPayload",
+    "UndecodableEvent",
+    "UnknownEventType",
+    "VillageCode",
+    "decode_event",
+    "derived_id",
+    "event_types",
+    "utc_now",
 ]

@@ -12,6 +12,10 @@ ALL_EVENTS = f"{EVENTS_ROOT}.>"
 DEAD_LETTER_ROOT = "desk.deadletter"
 ALL_DEAD_LETTERS = f"{DEAD_LETTER_ROOT}.>"
 
+AGENCY_EVENTS = f"{EVENTS_ROOT}.agency.>"
+"""Every event about agencies and their keys (`AgencyRegistered`, `AgencyKeyIssued`, ...): one
+filter, so a reader sees them in log order."""
+
 INTAKE_ROOT = "desk.intake"
 INTAKE_REPORTS = f"{INTAKE_ROOT}.*.report"
 """Agencies submit with NATS request-reply to `desk.intake.<agency>.report`."""

@@ -1,36 +1,76 @@
-"""Reading the stored events of a few types, in log order: how a small state (the access
-registry) is rebuilt from the log at start."""
+"""A small state folded from the events on one subject, kept current as the log grows.
+
+How intake will know the agencies and their keys: every replica folds the same events in the
+same (log) order, so all of them agree, and a revocation reaches each as fast as JetStream
+pushes it. An ordered push consumer (no acks, nothing kept on the server) reads the subject
+from its start; `start` returns once the state has caught up with the log as it was."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
 from desk_shared.contracts.envelope import Event, UndecodableEvent, UnknownEventType, decode_event
 
 log = logging.getLogger(__name__)
 
+S = TypeVar("S")
 
-async def stored_events(js: JetStreamContext, stream: str, types: Sequence[type[Event]]) -> list[Event]:
-    """Every event of `types` stored in `stream` now, oldest first. One ordered consumer per
-    type (nats-server 2.9 knows one filter subject per consumer); a message that cannot be
-    decoded is skipped with a warning (it is in the log for an auditor to see)."""
-    found: list[tuple[int, Event]] = []
-    for cls in types:
-        info = await js.stream_info(stream, subjects_filter=cls.subject)
-        total = sum((info.state.subjects or {}).values())
-        if not total:
-            continue
-        sub = await js.subscribe(cls.subject, stream=stream, ordered_consumer=True)
+
+class Follower(Generic[S]):
+    def __init__(self, js: JetStreamContext, stream: str, subject: str, initial: S,
+                 evolve: Callable[[S, Event], S]) -> None:
+        self._js, self._stream, self._subject = js, stream, subject
+        self._state = initial
+        self._evolve = evolve
+        self._caught_up = asyncio.Event()
+        self._subscription: Subscription | None = None
+        self.position = 0
+        """The stream sequence of the last message folded in."""
+
+    @property
+    def state(self) -> S:
+        """The fold so far (immutable: callers keep a consistent snapshot)."""
+        return self._state
+
+    async def start(self) -> S:
+        """Subscribe; return the state once it includes everything stored when this was called
+        (bound the wait with `asyncio.timeout`)."""
+        info = await self._js.stream_info(self._stream, subjects_filter=self._subject)
+        if not sum((info.state.subjects or {}).values()):
+            self._caught_up.set()
+        self._subscription = await self._js.subscribe(self._subject, stream=self._stream, ordered_consumer=True,
+                                                      cb=self._on_message)
+        await self._caught_up.wait()
+        return self._state
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+            self._subscription = None
+
+    async def _on_message(self, msg: Msg) -> None:
+        meta = msg.metadata
         try:
-            for _ in range(total):
-                msg = await sub.next_msg(timeout=10)
-                try:
-                    found.append((msg.metadata.sequence.stream, decode_event(msg.data)))
-                except (UndecodableEvent, UnknownEventType) as exc:
-                    log.warning("skipped message %d on %s: %s", msg.metadata.sequence.stream, msg.subject, exc)
-        finally:
-            await sub.unsubscribe()
-    return [event for _, event in sorted(found, key=lambda pair: pair[0])]
+            self._state = self._evolve(self._state, decode_event(msg.data))
+        except (UndecodableEvent, UnknownEventType) as exc:  # stays in the log for an auditor; folds nothing
+            log.warning("skipped message %d on %s: %s", meta.sequence.stream, msg.subject, exc)
+        self.position = meta.sequence.stream
+        if meta.num_pending == 0:
+            self._caught_up.set()
+
+
+async def folded(js: JetStreamContext, stream: str, subject: str, initial: S,
+                 evolve: Callable[[S, Event], S]) -> S:
+    """The fold of every event on `subject` stored now (a one-off read)."""
+    follower = Follower(js, stream, subject, initial, evolve)
+    try:
+        return await follower.start()
+    finally:
+        await follower.stop()
