@@ -47,6 +47,8 @@ from desk_pemilu.embedded_nats import EmbeddedNats, free_port, nats_server_binar
 from desk_pemilu.processes import ServiceProcess, service_processes, stop_all
 from desk_shared.contracts import subjects
 from desk_shared.contracts.reports import ReportSubmitted
+from desk_shared.runtime.settings import BusSettings
+from desk_testing.agencies import agency_key
 
 CONCURRENCY = 32
 GOAL_RATE = 2_000.0
@@ -186,6 +188,10 @@ end
 function init(args)
   sent, accepted, other, slot = 0, 0, 0, 0
 end
+function with_headers(headers)  -- and those given with wrk's -H (the agency's key)
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  return headers
+end
 function response(status, headers, body)
   if status == 202 then accepted = accepted + 1 else other = other + 1 end
 end
@@ -198,7 +204,7 @@ function done(summary, latency, requests)
   io.write(string.format("ACCEPTED %d OTHER %d\\n", a, o))
 end
 """
-"""What every wrk script here shares: a thread id, counts of 202 and other answers, printed at the end."""
+"""What every wrk script here shares: a thread id, the -H headers, counts of 202 and other answers."""
 
 WRK_SCRIPT = WRK_COUNTING + """
 function request()
@@ -206,7 +212,7 @@ function request()
   local key = "RUN-" .. id .. "-" .. sent
   local body = '{"kecamatan": "KECAMATAN", "text": "' .. string.gsub('TEXT', "{key}", key) .. '"}'
   return wrk.format("POST", "/v1/reports",
-                    {["Content-Type"] = "application/json", ["Idempotency-Key"] = key}, body)
+                    with_headers({["Content-Type"] = "application/json", ["Idempotency-Key"] = key}), body)
 end
 DELAY
 """
@@ -226,9 +232,11 @@ def wrk_script(path: Path, run: str, delay_ms: float | None, lockstep: bool = Fa
     return path
 
 
-def run_wrk(name: str, url: str, script: Path, seconds: float, threads: int, connections: int = CONCURRENCY) -> Figures:
+def run_wrk(name: str, url: str, script: Path, seconds: float, threads: int, key: str,
+            connections: int = CONCURRENCY) -> Figures:
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:.0f}s", "--latency",
-                          "--timeout", "10s", "-s", str(script), url + "/v1/reports"],
+                          "-H", f"Authorization: Bearer {key}", "--timeout", "10s", "-s", str(script),
+                          url + "/v1/reports"],
                          capture_output=True, text=True, check=True).stdout
     counts = re.search(r"ACCEPTED (\d+) OTHER (\d+)", out)
     runtime = re.search(r"requests in ([\d.]+)(\w+)", out)
@@ -386,21 +394,23 @@ def main() -> None:
             meter = CpuMeter(intake.process.pid, server.process.pid)
             baseline = asyncio.run(raw_baseline(server.url, args.seconds))
             print(baseline.line(None), flush=True)
+            key = agency_key(BusSettings(nats_url=server.url))  # every report needs an agency's key
             print(f"{'':<34} cores used: {meter.cores()}", flush=True)
             if wrk and "http" in args.doors:
-                warm = run_wrk("warm-up", base_url, wrk_script(home / "warm.lua", f"{run}w", None), 2, args.wrk_threads)
+                warm = run_wrk("warm-up", base_url, wrk_script(home / "warm.lua", f"{run}w", None), 2, args.wrk_threads,
+                               key)
                 warmed = warm.accepted
                 meter.cores()
                 record("HTTP load", run_wrk("(b) HTTP wrk, 32 connections", base_url,
                                             wrk_script(home / "load.lua", f"{run}h", None), args.seconds,
-                                            args.wrk_threads))
+                                            args.wrk_threads, key))
                 record("HTTP paced", run_wrk(f"(c) HTTP wrk, paced ~{PACED_RATE:.0f}/s", base_url,
                                              wrk_script(home / "paced.lua", f"{run}p", 1000 * CONCURRENCY / PACED_RATE),
-                                             args.seconds, args.wrk_threads))
+                                             args.seconds, args.wrk_threads, key))
                 record("HTTP lockstep", run_wrk(f"(c) HTTP wrk, lockstep ~{PACED_RATE:.0f}/s", base_url,
                                                 wrk_script(home / "lockstep.lua", f"{run}l",
                                                            1000 * CONCURRENCY / PACED_RATE, lockstep=True),
-                                                args.seconds / 2, args.wrk_threads))
+                                                args.seconds / 2, args.wrk_threads, key))
             if "nats" in args.doors:
                 record("NATS load", asyncio.run(nats_door("(d) NATS door, 32 requesters", server.url, f"{run}n",
                                                           args.seconds, None)))

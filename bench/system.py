@@ -41,6 +41,7 @@ from desk_shared.contracts.events import AlertRequested, IncidentEscalated, Repo
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import ensure_streams
+from desk_testing.agencies import agency_key
 from desk_triage.bootstrap import classifier_model
 from desk_triage.classifier import classify, default_rules
 from desk_triage.settings import TriageSettings
@@ -92,7 +93,7 @@ function request()
   if n % SHARE == 0 then pool = escalating end
   local body = string.gsub(pool[math.floor(n / SHARE) % #pool + 1], "@KEY@", key)
   return wrk.format("POST", "/v1/reports",
-                    {["Content-Type"] = "application/json", ["Idempotency-Key"] = key}, body)
+                    with_headers({["Content-Type"] = "application/json", ["Idempotency-Key"] = key}), body)
 end
 function delay()
   if start == nil then start = now_ms() end
@@ -111,13 +112,13 @@ def lua_strings(bodies: list[str]) -> str:
 
 
 def load(name: str, url: str, home: Path, run: str, rate: float, seconds: float, connections: int,
-         escalating: list[str], calm: list[str]) -> Figures:
+         escalating: list[str], calm: list[str], api_key: str) -> Figures:
     script = (WRK_COUNTING + WRK_SCHEDULE.replace("ESCALATING", lua_strings(escalating[:200]))
               .replace("CALM", lua_strings(calm[:600])).replace("RUN", run).replace("SHARE", str(ESCALATING_SHARE))
               .replace("INTERVAL", f"{1000.0 / rate:.6f}"))
     path = home / f"{name}.lua"
     path.write_text(script)
-    return run_wrk(name, url, path, seconds, threads=1, connections=connections)
+    return run_wrk(name, url, path, seconds, threads=1, key=api_key, connections=connections)
 
 
 # ----------------------------------------------------------------------------- drained?
@@ -174,17 +175,18 @@ async def drain_seconds(bus: BusSettings, projection: str, receiver: Receiver, w
 
 # ----------------------------------------------------------------------------- latency: a Python client
 async def latency_phase(url: str, bus: BusSettings, receiver: Receiver, run: str, rate: float, seconds: float,
-                        escalating: list[str], calm: list[str]) -> tuple[list[float], int, int]:
+                        escalating: list[str], calm: list[str], api_key: str) -> tuple[list[float], int, int]:
     """Latencies (s) from accepted to first alert of every report sent that triage escalated
     (as the log says; inf where no alert came); how many were sent and refused."""
     accepted_at: dict[str, float] = {}
     refused = 0
+    auth = {"Authorization": f"Bearer {api_key}"}
 
     async def send(session: aiohttp.ClientSession, n: int) -> None:
         nonlocal refused
         key = f"{run}-{n}"
         async with session.post(url + "/v1/reports", data=body_for(n, key, escalating, calm),
-                                headers={"Content-Type": "application/json", "Idempotency-Key": key}) as answer:
+                                headers={"Content-Type": "application/json", "Idempotency-Key": key} | auth) as answer:
             body = await answer.json()
             if answer.status == 202:
                 accepted_at[body["report_id"]] = time.time()
@@ -269,9 +271,10 @@ class System:
                "DESK_PROJECTION_PORT": str(projection_port),
                "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{self.home / 'projection.db'}",
                "DESK_NOTIFY_CONTACTS_FILE": str(contacts)}
+        self.bus = BusSettings(nats_url=self.server.url)
+        self.key = agency_key(self.bus)  # an agency that may report from anywhere
         self.processes = [p.start() for p in service_processes(env, self.home)]
         self.intake_url, self.projection_url = f"http://127.0.0.1:{intake_port}", f"http://127.0.0.1:{projection_port}"
-        self.bus = BusSettings(nats_url=self.server.url)
         for name, url in (("intake", self.intake_url), ("projection", self.projection_url)):
             wait_serving(url, next(p for p in self.processes if p.name == name))
         return self
@@ -313,14 +316,14 @@ def main() -> None:
         print(f"baseline: 32 concurrent js.publish on a server like the system's: {baseline:,.0f}/s", flush=True)
         with System(Path(tmp), fsync) as system:
             run = uuid.uuid4().hex[:8]
-            warm = load("warm-up", system.intake_url, system.home, f"{run}w", 200, 3, 16, escalating, calm)
+            warm = load("warm-up", system.intake_url, system.home, f"{run}w", 200, 3, 16, escalating, calm, system.key)
             system.drain(60)
             print(f"warm-up: {warm.accepted} reports at 200/s, drained", flush=True)
 
             pids = system.process_ids()
             cpu_before, wall_before = cpu_seconds(pids), time.perf_counter()
             loaded = load("load", system.intake_url, system.home, f"{run}l", args.rate, args.seconds,
-                          args.connections, escalating, calm)
+                          args.connections, escalating, calm, system.key)
             drained, seen = system.drain(120)
             wall = time.perf_counter() - wall_before
             cores = {k: (v - cpu_before[k]) / wall for k, v in cpu_seconds(pids).items()}
@@ -335,7 +338,7 @@ def main() -> None:
 
             latencies, sent, refused = asyncio.run(latency_phase(
                 system.intake_url, system.bus, system.receiver, f"{run}q", args.latency_rate, args.latency_seconds,
-                escalating, calm))
+                escalating, calm, system.key))
             lost = sum(1 for x in latencies if x == float("inf"))
             ms = [x * 1000 for x in latencies]
             p50, p99 = percentile(ms, 0.5), percentile(ms, 0.99)

@@ -18,6 +18,7 @@ import pytest
 from desk_pemilu.embedded_nats import ClusterRoute, EmbeddedNats, free_port
 from desk_pemilu.processes import ServiceProcess, service_command
 from desk_shared.runtime.settings import BusSettings
+from desk_testing.agencies import agency_key, bearer
 from desk_testing.fixtures import read_stream, wait_for
 
 pytestmark = pytest.mark.system
@@ -59,7 +60,8 @@ def test_killing_the_stream_leader_loses_and_doubles_nothing(tmp_path: Path) -> 
     try:
         wait_for(lambda: _answers(f"http://127.0.0.1:{port}/health"), 60, what="intake on the cluster")
         leader = wait_for(lambda: asyncio.run(stream_leader(bus)), 30, what="an R3 stream with a leader")
-        with httpx.Client(timeout=30) as client:
+        auth = bearer(agency_key(bus))
+        with httpx.Client(timeout=30, headers=auth) as client:
             for i in range(REPORTS):
                 if i == KILL_AT:
                     next(n for n in nodes if n.cluster and n.cluster.name == leader).process.kill()  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_shared.runtime.settings import BusSettings
+from desk_testing.agencies import bearer
 from desk_testing.fixtures import read_stream, wait_for
 
 pytestmark = pytest.mark.system
@@ -33,8 +35,8 @@ def test_up_runs_the_whole_system_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         wait_for(lambda: "Desk Pemilu is running" in log.read_text(), 90, what="the launcher's banner")
         text = log.read_text()
         assert intake in text and projection in text
-        answer = httpx.post(f"{intake}/v1/reports", json={
-            "kecamatan": "17.04.02", "text": "Dua kelompok pendukung bentrok, satu orang luka bacok di dekat TPS 7."})
+        answer = httpx.post(f"{intake}/v1/reports", headers=demo_auth(text), json={
+            "kecamatan": "11.13.02", "text": "Dua kelompok pendukung bentrok, satu orang luka bacok di dekat TPS 7."})
         assert answer.status_code == 202, answer.text
         report_id = answer.json()["report_id"]
 
@@ -43,7 +45,7 @@ def test_up_runs_the_whole_system_and_ctrl_c_stops_it(tmp_path: Path) -> None:
             return next((i for i in items if i["report_id"] == report_id and i["alerts_delivered"] == 2), None)
 
         wait_for(escalated, 30, what="the incident escalated with both alerts delivered")
-        assert "ALERT for polsek:17.04.02" in log.read_text()
+        assert "ALERT for polsek:11.13.02" in log.read_text()
         assert (tmp_path / "nats" / "jetstream").is_dir() and (tmp_path / "projection.db").exists()
     finally:
         os.killpg(launcher.pid, signal.SIGINT)
@@ -53,6 +55,13 @@ def test_up_runs_the_whole_system_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert "[desk] stopped" in log.read_text()
     leftovers = subprocess.run(["pgrep", "-g", str(launcher.pid)], capture_output=True, text=True).stdout.split()
     assert leftovers == []
+
+
+def demo_auth(banner: str) -> dict[str, str]:
+    """The first demo agency key the launcher printed, as a request header."""
+    found = re.search(r"^demo agency key \(([a-z0-9-]+)\): (dpk_\S+)$", banner, re.M)
+    assert found, banner[-3000:]
+    return bearer(found[2])
 
 
 def launch(tmp_path: Path, **extra_env: str) -> tuple[subprocess.Popen[bytes], Path, dict[str, str]]:
@@ -76,7 +85,7 @@ def test_ctrl_c_with_alerts_in_flight_records_no_failed_alert(tmp_path: Path) ->
     launcher, log, ports = launch(tmp_path)
     intake = f"http://127.0.0.1:{ports['INTAKE']}"
     try:
-        with httpx.Client() as client:
+        with httpx.Client(headers=demo_auth(log.read_text())) as client:
             for n in range(40):
                 answer = client.post(f"{intake}/v1/reports", json={
                     "kecamatan": "11.13.01", "text": f"Massa membawa parang menyerang TPS {n:02d}, dua petugas luka."})
@@ -101,7 +110,7 @@ def test_a_service_that_keeps_crashing_is_restarted_later_and_later_without_stop
     launcher, log, ports = launch(tmp_path, DESK_TRIAGE_RULES_FILE=str(tmp_path / "missing-rules.toml"))
     try:
         wait_for(lambda: "(it keeps exiting)" in log.read_text(), 60, what="the launcher backing off")
-        answer = httpx.post(f"http://127.0.0.1:{ports['INTAKE']}/v1/reports",
+        answer = httpx.post(f"http://127.0.0.1:{ports['INTAKE']}/v1/reports", headers=demo_auth(log.read_text()),
                             json={"kecamatan": "11.13.01", "text": "Surat suara di TPS 4 kurang."})
         assert answer.status_code == 202  # intake and NATS keep running while triage cannot start
         assert launcher.poll() is None

@@ -1,13 +1,16 @@
 """End to end: the four services as separate processes on a real nats-server and SQLite.
 
 A report posted to intake is triaged, escalated, alerted to a webhook receiver run by this
-test, and shows up in the projection with its timeline; duplicates, bad input and NATS
-request-reply behave as agencies need."""
+test, and shows up in the projection with its timeline; duplicates, bad input, agencies'
+keys and NATS request-reply behave as agencies need."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -17,7 +20,9 @@ import nats
 import pytest
 
 from desk_shared.contracts import subjects
-from desk_testing.fixtures import wait_for
+from desk_shared.contracts.agencies import AgencyKind, Areas
+from desk_testing.agencies import agency_key, bearer
+from desk_testing.fixtures import bus_env, wait_for
 from desk_testing.system import RunningSystem
 
 pytestmark = pytest.mark.system
@@ -28,7 +33,8 @@ CALM = "Kepala desa Penampaan mengumpulkan perangkat desa dan meminta mereka men
 
 
 def submit(system: RunningSystem, text: str, **fields: object) -> httpx.Response:
-    return httpx.post(f"{system.intake}/v1/reports", json={"kecamatan": "11.13.01", "text": text, **fields})
+    return httpx.post(f"{system.intake}/v1/reports", json={"kecamatan": "11.13.01", "text": text, **fields},
+                      headers=system.auth)
 
 
 def test_critical_report_is_triaged_escalated_alerted_and_projected(system: RunningSystem) -> None:
@@ -79,7 +85,7 @@ def test_duplicate_submission_makes_one_event_and_one_incident(system: RunningSy
     key = str(uuid.uuid4())
     text = f"Oknum ASN di kantor camat ikut kampanye paslon 2. ref {key[:8]}"
     first = httpx.post(f"{system.intake}/v1/reports", json={"kecamatan": "11.13.01", "text": text},
-                       headers={"Idempotency-Key": key})
+                       headers={"Idempotency-Key": key} | system.auth)
     second = submit(system, text, idempotency_key=key)
     assert first.status_code == second.status_code == 202
     assert first.json()["report_id"] == second.json()["report_id"]
@@ -103,7 +109,8 @@ def test_duplicate_submission_makes_one_event_and_one_incident(system: RunningSy
 def test_bad_input_gets_a_clear_4xx_and_appends_nothing(system: RunningSystem, body: bytes, status: int,
                                                         field: str | None) -> None:
     before = len(system.events())
-    answer = httpx.post(f"{system.intake}/v1/reports", content=body, headers={"Content-Type": "application/json"})
+    answer = httpx.post(f"{system.intake}/v1/reports", content=body,
+                        headers={"Content-Type": "application/json"} | system.auth)
     assert answer.status_code == status, answer.text
     problem = answer.json()
     assert answer.headers["content-type"] == "application/problem+json"
@@ -113,12 +120,43 @@ def test_bad_input_gets_a_clear_4xx_and_appends_nothing(system: RunningSystem, b
     assert len(system.events()) == before
 
 
+def test_only_a_valid_key_submits_and_only_for_its_agencys_areas(system: RunningSystem) -> None:
+    camat = agency_key(system.bus, "camat-blangkejeren", Areas(kecamatan=("11.13.01",)), AgencyKind.KECAMATAN)
+    before = len(system.events())
+    for headers, reason in [({}, "no API key"), ({"Authorization": "Basic a2V5"}, "no API key"),
+                            (bearer("dpk_" + "0" * 12 + "_" + "A" * 43), "unknown API key"),
+                            (bearer(camat[:-1] + ("B" if camat[-1] == "A" else "A")), "unknown API key")]:
+        answer = submit_as(system, headers, "11.13.01")
+        assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer"), answer.text
+        assert answer.json()["detail"].lower().startswith(reason.lower())
+    outside = submit_as(system, bearer(camat), "11.13.02")
+    assert outside.status_code == 403 and "kecamatan 11.13.01" in outside.json()["detail"]
+    assert len(system.events()) == before
+
+    accepted = submit_as(system, bearer(camat), "11.13.01")
+    assert accepted.status_code == 202, accepted.text
+    stored = [e for e in system.events("ReportSubmitted") if e["payload"]["report_id"] == accepted.json()["report_id"]]
+    assert stored[0]["payload"]["agency"] == "camat-blangkejeren"  # from the key, not from the body
+    assert stored[0]["actor"] == {"kind": "agency", "id": "camat-blangkejeren"}
+
+    revoked = subprocess.run([sys.executable, "-m", "desk_access", "revoke", camat.split("_")[1], "--reason", "uji"],
+                             env=os.environ | bus_env(system.bus), capture_output=True, text=True, timeout=60)
+    assert revoked.returncode == 0, revoked.stderr
+    wait_for(lambda: submit_as(system, bearer(camat), "11.13.01").status_code == 401, 5,
+             what="the revocation to reach intake")
+
+
+def submit_as(system: RunningSystem, headers: dict[str, str], kecamatan: str) -> httpx.Response:
+    return httpx.post(f"{system.intake}/v1/reports", headers=headers,
+                      json={"kecamatan": kecamatan, "text": f"Uji kunci agensi {uuid.uuid4().hex[:6]}."})
+
+
 def test_an_oversized_body_gets_its_413_even_while_the_client_is_still_sending(system: RunningSystem) -> None:
     """urllib writes the whole body before reading: answering early would break its pipe."""
     body = json.dumps({"kecamatan": "11.13.01", "text": "a" * 3_000_000}).encode()
     for _ in range(5):
         request = urllib.request.Request(f"{system.intake}/v1/reports", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json"} | system.auth)
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(request, timeout=15)
         assert caught.value.code == 413
@@ -178,7 +216,8 @@ KINDS: list[tuple[str, str, str, str | None]] = [
 def test_reports_of_every_kind_are_classified_and_escalated_as_a_desk_officer_would(system: RunningSystem) -> None:
     submitted = []
     for kecamatan, text, category, severity in KINDS:
-        answer = httpx.post(f"{system.intake}/v1/reports", json={"kecamatan": kecamatan, "text": text})
+        answer = httpx.post(f"{system.intake}/v1/reports", json={"kecamatan": kecamatan, "text": text},
+                            headers=system.auth)
         assert answer.status_code == 202, answer.text
         submitted.append((answer.json()["report_id"], category, severity))
     for report_id, category, severity in submitted:

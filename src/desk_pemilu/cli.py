@@ -19,8 +19,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from desk_access.demo import demo_keys_kept
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port, port_is_free
 from desk_pemilu.processes import ServiceProcess, service_command, service_processes, stop_all
+from desk_shared.runtime.settings import BusSettings
 
 RESTART_DELAY_CAP_SECONDS = 30.0
 
@@ -84,6 +86,8 @@ def up(state_dir: Path) -> int:
             env["DESK_NOTIFY_CONTACTS_FILE"] = str(contacts)
             extra.append(ServiceProcess("inbox", service_command("desk_pemilu.inbox", "--port", inbox_port), {},
                                         own_group=True))  # Ctrl-C stops it after the services
+        keys = demo_keys_kept(BusSettings(nats_url=env.get("DESK_NATS_URL") or os.environ["DESK_NATS_URL"]),
+                              state_dir / "demo-keys.json")
         services = service_processes(env)
         processes = services + extra
         for p in processes:
@@ -94,7 +98,7 @@ def up(state_dir: Path) -> int:
                 and wait_until_serving(projection + "/health", processes)):
             say("the services did not come up; see their output above")
             return 1
-        banner(intake, projection, env, nats, extra)
+        banner(intake, projection, env, nats, extra, keys)
         supervise(processes)
     except Stop as why:
         say(f"{why}: stopping")
@@ -110,7 +114,7 @@ def up(state_dir: Path) -> int:
 
 
 def banner(intake: str, projection: str, env: dict[str, str], nats: EmbeddedNats | None,
-           extra: list[ServiceProcess]) -> None:
+           extra: list[ServiceProcess], keys: dict[str, str]) -> None:
     lines = [
         "Desk Pemilu is running.",
         f"  intake API      {intake}      (docs {intake}/docs)  POST /v1/reports",
@@ -122,7 +126,9 @@ def banner(intake: str, projection: str, env: dict[str, str], nats: EmbeddedNats
         lines.append(f"  read models     {database}")
     if extra:
         lines.append(f"  alert inbox     http://127.0.0.1:{extra[0].argv[-1]}  (prints every alert it receives)")
+    lines += [f"demo agency key ({code}): {token}" for code, token in keys.items()]
     lines += ["Try:", f"  curl -s -X POST {intake}/v1/reports -H 'Content-Type: application/json' \\",
+              f"    -H 'Authorization: Bearer {next(iter(keys.values()))}' \\",
               "    -d '{\"kecamatan\": \"11.13.01\", \"text\": \"Massa membawa parang mendatangi TPS 03, dua petugas"
               " KPPS luka-luka\"}'",
               f"  curl -s {projection}/v1/incidents",

@@ -14,10 +14,15 @@ from desk_intake.bootstrap import create_app
 from desk_intake.receiving import Receipt
 from desk_intake.settings import IntakeSettings
 from desk_intake.submission import SubmitReport, accept
+from desk_shared.access.registry import Registry, evolve, issue, register, revoke
+from desk_shared.contracts.agencies import AgencyKind, Areas
+from desk_shared.contracts.envelope import Actor
+from desk_shared.contracts.regions import regions
 from desk_shared.runtime.publisher import PublishFailed
 from desk_shared.runtime.settings import BusSettings
 
 GOOD = {"kecamatan": "11.13.01", "text": "Kotak suara di TPS 02 rusak."}
+ADMIN = Actor(kind="person", id="admin")
 JSON = {"Content-Type": "application/json"}
 
 
@@ -26,12 +31,14 @@ class FakeIntake:
 
     def __init__(self) -> None:
         self.appended: list[uuid.UUID] = []
+        self.agencies: list[str] = []
         self.unavailable = False
 
     async def submit(self, report: SubmitReport, *, channel: str, agency: str | None = None,
-                     header_key: str | None = None) -> Receipt:
+                     header_key: str | None = None, areas: Areas | None = None) -> Receipt:
         event = accept(report, channel=channel, agency=agency, header_key=header_key,  # type: ignore[arg-type]
-                       scope=frozenset())
+                       scope=frozenset(), areas=areas)
+        self.agencies.append(event.payload.agency)
         if self.unavailable:
             raise PublishFailed("no stream leader")
         duplicate = event.event_id in self.appended
@@ -45,11 +52,39 @@ def intake() -> FakeIntake:
     return FakeIntake()
 
 
+class Keys:
+    """The registry the door checks keys against (as if folded from the log), and two agencies' keys."""
+
+    def __init__(self) -> None:
+        self.registry = Registry()
+        self.kpu = self.agency("kpu", Areas(regencies=("11.13",)))
+        self.camat = self.agency("camat-blangkejeren", Areas(kecamatan=("11.13.01",)))
+
+    def agency(self, code: str, areas: Areas) -> str:
+        self.registry = evolve(self.registry, register(self.registry, regions(), code=code, name=code,
+                                                       kind=AgencyKind.OTHER, areas=areas, actor=ADMIN, producer="t"))
+        issued = issue(self.registry, code=code, actor=ADMIN, producer="t")
+        self.registry = evolve(self.registry, issued.event)
+        return issued.token
+
+    def revoke(self, token: str) -> None:
+        key_id = token.split("_")[1]
+        self.registry = evolve(self.registry, revoke(self.registry, key_id=key_id, reason="t", actor=ADMIN,
+                                                     producer="t"))
+
+
 @pytest.fixture
-async def client(intake: FakeIntake) -> AsyncIterator[httpx.AsyncClient]:
+def keys() -> Keys:
+    return Keys()
+
+
+@pytest.fixture
+async def client(intake: FakeIntake, keys: Keys) -> AsyncIterator[httpx.AsyncClient]:
     doors = create_app(IntakeSettings(max_body_bytes=1024, retry_after_seconds=7), BusSettings())
     doors.app.state.intake = intake
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(doors), base_url="http://intake") as client:
+    doors.app.state.registry = lambda: keys.registry
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(doors), base_url="http://intake",
+                                 headers={"Authorization": f"Bearer {keys.kpu}"}) as client:
         yield client
 
 
@@ -126,4 +161,43 @@ async def test_the_openapi_document_describes_the_report_body_and_key_header(cli
     assert {"kecamatan", "text", "occurred_at", "category_hint"} <= set(schema["properties"])
     assert "$defs" not in json.dumps(schema)
     assert [p["name"] for p in operation["parameters"]] == ["idempotency-key"]
-    assert set(operation["responses"]) == {"202", "400", "413", "422", "503"}
+    assert set(operation["responses"]) == {"202", "400", "401", "403", "413", "422", "503"}
+
+
+async def test_the_openapi_document_declares_the_agency_key(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert document["paths"]["/v1/reports"]["post"]["security"] == [{"agencyKey": []}]
+    assert document["components"]["securitySchemes"]["agencyKey"] | {"description": ""} == {
+        "type": "http", "scheme": "bearer", "description": ""}
+
+
+@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer ", "Basic a3B1OnNlY3JldA==", "dpk_x",
+                                           "Bearer dpk_0123456789ab_" + "a" * 43, "Bearer " + "x" * 5000])
+async def test_no_valid_key_gets_401_before_the_body_is_looked_at(client: httpx.AsyncClient, intake: FakeIntake,
+                                                                 authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    client.headers.pop("Authorization")
+    answer = await client.post("/v1/reports", content=b"not even json", headers=JSON | headers)
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["www-authenticate"].startswith("Bearer")
+    assert answer.json()["type"] == "/problems/unauthenticated"
+    assert intake.appended == []
+
+
+async def test_a_revoked_key_is_refused(client: httpx.AsyncClient, intake: FakeIntake, keys: Keys) -> None:
+    assert (await client.post("/v1/reports", json=GOOD)).status_code == 202
+    keys.revoke(keys.kpu)
+    answer = await client.post("/v1/reports", json=GOOD | {"text": "Laporan lain."})
+    assert answer.status_code == 401 and "revoked" in answer.json()["detail"].lower()
+    assert len(intake.appended) == 1
+
+
+async def test_the_agency_is_the_keys_and_reports_only_for_its_areas(client: httpx.AsyncClient, intake: FakeIntake,
+                                                                      keys: Keys) -> None:
+    camat = {"Authorization": f"Bearer {keys.camat}"}
+    assert (await client.post("/v1/reports", json=GOOD, headers=camat)).status_code == 202
+    outside = await client.post("/v1/reports", json=GOOD | {"kecamatan": "11.13.02"}, headers=camat)
+    assert outside.status_code == 403 and outside.json()["type"] == "/problems/outside-area"
+    other = await client.post("/v1/reports", json=GOOD | {"agency": "kpu"}, headers=camat)  # not who the key says
+    assert other.status_code == 422 and {e["field"] for e in other.json()["errors"]} == {"agency"}
+    assert intake.agencies[0] == "camat-blangkejeren" and len(intake.appended) == 1

@@ -17,6 +17,7 @@ from desk_pemilu.embedded_nats import free_port
 from desk_pemilu.inbox import Inbox
 from desk_pemilu.processes import ServiceProcess, service_processes, stop_all
 from desk_shared.runtime.settings import BusSettings
+from desk_testing.agencies import agency_key, bearer
 from desk_testing.fixtures import bus_env, fresh_bus, read_stream, wait_for
 
 
@@ -27,6 +28,12 @@ class RunningSystem:
     projection: str
     inbox: Inbox
     processes: list[ServiceProcess]
+    key: str
+    """An API key of agency `test-agency`, which may report from anywhere."""
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return bearer(self.key)
 
     def events(self, event_type: str | None = None) -> list[dict]:
         found = [json.loads(data) for _, _, data in read_stream(self.bus)]
@@ -55,11 +62,12 @@ def system(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{home / 'projection.db'}",
         "DESK_NOTIFY_CONTACTS_FILE": str(contacts),
     }
+    key = agency_key(bus)
     processes = service_processes(env, home)
     for p in processes:
         p.start()
     running = RunningSystem(bus, f"http://127.0.0.1:{intake_port}", f"http://127.0.0.1:{projection_port}",
-                            inbox, processes)
+                            inbox, processes, key)
     try:
         for url in (running.intake, running.projection):
             wait_for(lambda url=url: _answers(url + "/health"), 60, what=f"{url} to serve")

@@ -20,8 +20,11 @@ from desk_intake.nats_api import NatsDoor
 from desk_intake.receiving import Intake
 from desk_intake.reports_endpoint import ReportsEndpoint
 from desk_intake.settings import IntakeSettings
+from desk_shared.access.registry import Registry, evolve
+from desk_shared.contracts import subjects
 from desk_shared.contracts.regions import regions
 from desk_shared.runtime.bus import connect
+from desk_shared.runtime.history import Follower
 from desk_shared.runtime.process import setup_logging
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
@@ -45,6 +48,9 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
         app.state.nats = nc
         js = nc.jetstream()
         await ensure_streams(js, bus)
+        access = Follower(js, bus.stream_name, subjects.AGENCY_EVENTS, Registry(), evolve)
+        await access.start()  # the agencies and keys as the log has them, then kept current
+        app.state.registry = lambda: access.state
         app.state.intake = Intake(EventPublisher(js, bus), settings.regency_scope)
         door = NatsDoor(nc, app.state.intake, settings)
         await door.start()
@@ -52,12 +58,14 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
                  settings.host, settings.port)
         yield
         await door.stop(settings.shutdown_seconds)
+        await access.stop()
         await nc.close()
 
     app = FastAPI(title="Desk Pemilu intake", version="0.1.0", lifespan=lifespan,
                   description="Agencies submit incident reports; each accepted report is appended to the event log.")
     app.state.settings = settings
     app.state.nats = None
+    app.state.registry = Registry  # no agency is known until the log is read: every key is refused
     app.state.connected = lambda: _is_connected(app.state.nats)
     app.include_router(http_api.router)
     http_api.install_error_handlers(app)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -50,8 +51,10 @@ def _inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
 
 router = APIRouter()
 _errors: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 413, 422, 503)
+    code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 401, 403, 413, 422, 503)
 }
+agency_key = HTTPBearer(scheme_name="agencyKey", auto_error=False,
+                        description="The agency's API key (dpk_...), issued with `desk-access issue`.")
 _documented_request: dict[str, Any] = {
     "parameters": [{"name": "idempotency-key", "in": "header", "required": False,
                     "schema": {"type": "string", "maxLength": MAX_KEY_HEADER_CHARS, "title": "Idempotency-Key"}}],
@@ -61,14 +64,16 @@ _documented_request: dict[str, Any] = {
 
 
 @router.post(REPORTS_PATH, status_code=202, response_model=Accepted, responses=_errors,
-             summary="Submit an incident report", openapi_extra=_documented_request)
+             summary="Submit an incident report", openapi_extra=_documented_request,
+             dependencies=[Depends(agency_key)])
 async def submit_report(request: Request) -> Response:
     """Validate a report and append it to the log as ReportSubmitted.
 
     202 means the report is in the log (durably). The same idempotency key (header or
-    field) gives the same report id and nothing new (`duplicate: true`)."""
+    field) of the same agency gives the same report id and nothing new (`duplicate: true`).
+    The agency is the one the API key belongs to; a report outside its areas gets 403."""
     return await receive_report(request.app.state, await request.body(), request.headers.get("content-type"),
-                                request.headers.get("idempotency-key"))
+                                request.headers.get("idempotency-key"), request.headers.get("authorization"))
 
 
 @router.get("/health", summary="Liveness and connection to the event log")

@@ -43,3 +43,15 @@ def log_unavailable(retry_after_seconds: int) -> JSONResponse:
     return problem(503, "log-unavailable", "Event log unavailable",
                    "The report could not be stored; nothing was accepted. Retry with the same idempotency key.",
                    headers={"Retry-After": str(retry_after_seconds)})
+
+
+def unauthenticated(reason: str) -> JSONResponse:
+    """401: no valid API key; nothing was read further."""
+    return problem(401, "unauthenticated", "API key required",
+                   f"{reason[:1].upper()}{reason[1:]}. Send the agency's key as 'Authorization: Bearer dpk_...'.",
+                   headers={"WWW-Authenticate": 'Bearer realm="desk-pemilu intake"'})
+
+
+def forbidden(reason: str) -> JSONResponse:
+    """403: the key is valid, but its agency may not do this."""
+    return problem(403, "outside-area", "Outside the agency's areas", reason)

@@ -6,10 +6,15 @@ write the CPU a request holds the event loop for is what limits a worker under l
 the dispatcher in `http_api` hands this one route to `ReportsEndpoint`, a plain ASGI app:
 the body is validated once by pydantic (`model_validate_json`) and the answer is written as
 bytes. The FastAPI route of the same path documents it and answers through the same
-`receive_report`, so both give the same answers."""
+`receive_report`, so both give the same answers.
+
+Every report needs an agency's API key (`Authorization: Bearer dpk_...`), checked against the
+registry this worker folds from the log (`state.registry()`); the agency is the key's, and
+the report must be inside its areas (else 403)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from email.message import Message as MimeMessage
 
@@ -18,10 +23,13 @@ from starlette.datastructures import State
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from desk_intake.problems import invalid, log_unavailable, malformed
+from desk_intake.problems import forbidden, invalid, log_unavailable, malformed, unauthenticated
 from desk_intake.receiving import Intake
-from desk_intake.submission import FieldProblem, Rejected, SubmitReport, field_problems
+from desk_intake.submission import FieldProblem, OutsideAreas, Rejected, SubmitReport, field_problems
+from desk_shared.access.registry import Agency, Denied, authenticate
 from desk_shared.runtime.publisher import PublishFailed
+
+log = logging.getLogger(__name__)
 
 MAX_KEY_HEADER_CHARS = 200
 NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
@@ -69,16 +77,41 @@ def accepted(report_id: uuid.UUID, duplicate: bool, sequence: int) -> Response:
     return Response(body.encode(), status_code=202, media_type="application/json")
 
 
-async def receive_report(state: State, body: bytes, content_type: str | None, key_header: str | None) -> Response:
-    """The whole of POST /v1/reports once the body is read: 202 only after the log acknowledged it."""
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def authenticated(state: State, authorization: str | None) -> Agency | Response:
+    """The agency whose key the request carries, or the 401 that says why not (naming the key id only)."""
+    found = authenticate(state.registry(), bearer_token(authorization))
+    if isinstance(found, Denied):
+        log.info("refused a report: %s%s", found.reason, f" (key {found.key_id})" if found.key_id else "")
+        return unauthenticated(found.reason)
+    return found
+
+
+async def receive_report(state: State, body: bytes, content_type: str | None, key_header: str | None,
+                         authorization: str | None) -> Response:
+    """The whole of POST /v1/reports once the body is read: 401 before anything else without a
+    valid key; 202 only after the log acknowledged the report."""
+    agency = authenticated(state, authorization)
+    if isinstance(agency, Response):
+        return agency
     parsed = parse_report(body, content_type, key_header)
     if isinstance(parsed, Response):
         return parsed
     intake: Intake = state.intake
     try:
-        receipt = await intake.submit(parsed, channel="http", header_key=key_header)
+        receipt = await intake.submit(parsed, channel="http", agency=agency.code, header_key=key_header,
+                                      areas=agency.areas)
     except Rejected as exc:
         return invalid(exc.problems, detail=str(exc))
+    except OutsideAreas as exc:
+        return forbidden(str(exc))
     except PublishFailed:
         return log_unavailable(state.settings.retry_after_seconds)
     return accepted(receipt.report_id, receipt.duplicate, receipt.sequence)
@@ -99,11 +132,13 @@ class ReportsEndpoint:
                 return
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        content_type = key_header = None
+        content_type = key_header = authorization = None
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value.decode("latin-1")
             elif name == b"idempotency-key":
                 key_header = value.decode("latin-1")
-        response = await receive_report(self.state, b"".join(chunks), content_type, key_header)
+            elif name == b"authorization":
+                authorization = value.decode("latin-1")
+        response = await receive_report(self.state, b"".join(chunks), content_type, key_header, authorization)
         await response(scope, receive, send)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from desk_shared.contracts.agencies import AgencyCode
+from desk_shared.contracts.agencies import AgencyCode, Areas
 from desk_shared.contracts.events import (
     Actor,
     KecamatanCode,
@@ -94,6 +94,10 @@ def field_problems(errors: Iterable[Mapping[str, Any]]) -> list[FieldProblem]:
     return found
 
 
+class OutsideAreas(PermissionError):
+    """The agency may not report for the report's kecamatan (HTTP 403); the message says where it may."""
+
+
 class Rejected(ValueError):
     """A well-formed submission this desk does not accept."""
 
@@ -103,8 +107,9 @@ class Rejected(ValueError):
 
 
 def accept(report: SubmitReport, *, channel: Literal["http", "nats"], agency: str | None,
-           header_key: str | None, scope: frozenset[str]) -> ReportSubmitted:
-    """The event for an accepted submission, or `Rejected` with every reason.
+           header_key: str | None, scope: frozenset[str], areas: Areas | None = None) -> ReportSubmitted:
+    """The event for an accepted submission, or `Rejected` with every reason, or `OutsideAreas`
+    when the report is valid but the agency (its `areas`, when known) may not report there.
 
     A report with an idempotency key gets an id derived from (agency, key), so a resubmission
     maps to the same event id, which JetStream drops as a duplicate."""
@@ -120,6 +125,9 @@ def accept(report: SubmitReport, *, channel: Literal["http", "nats"], agency: st
         problems.append(FieldProblem("kecamatan", f"outside this desk's regencies ({', '.join(sorted(scope))})"))
     if problems:
         raise Rejected(problems)
+    if areas is not None and not areas.covers(report.kecamatan):
+        raise OutsideAreas(f"agency {agency} may report only for {areas.describe() or 'no area'}, "
+                           f"not for kecamatan {report.kecamatan}")
     who = agency or report.agency or ANONYMOUS_AGENCY
     key = header_key or report.idempotency_key
     report_id = derived_id(who, f"report:{key}") if key else uuid.uuid4()
