@@ -394,7 +394,7 @@ def main() -> None:
             meter = CpuMeter(intake.process.pid, server.process.pid)
             baseline = asyncio.run(raw_baseline(server.url, args.seconds))
             print(baseline.line(None), flush=True)
-            key = agency_key(BusSettings(nats_url=server.url))  # every report needs an agency's key
+            key = agency_key(BusSettings(nats_url=server.url), "bench")  # every report needs a registered agency
             print(f"{'':<34} cores used: {meter.cores()}", flush=True)
             if wrk and "http" in args.doors:
                 warm = run_wrk("warm-up", base_url, wrk_script(home / "warm.lua", f"{run}w", None), 2, args.wrk_threads,

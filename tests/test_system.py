@@ -171,8 +171,10 @@ def test_agencies_submit_over_nats_request_reply(system: RunningSystem) -> None:
         finally:
             await nc.close()
 
+    agency_key(system.bus, "bawaslu", Areas(regencies=("11.13",)), AgencyKind.BAWASLU)  # registers it
     good = json.dumps({"kecamatan": "11.13.01", "text": "Beredar hoaks fitnah soal paslon di grup WA."}).encode()
-    first = asyncio.run(ask(good, {"Idempotency-Key": "bawaslu-42"}))
+    first = wait_for(lambda: (r := asyncio.run(ask(good, {"Idempotency-Key": "bawaslu-42"})))["status"] == "accepted"
+                     and r, 5, what="intake to know the new agency")
     again = asyncio.run(ask(good, {"Idempotency-Key": "bawaslu-42"}))
     assert first["status"] == "accepted" and again["duplicate"] is True
     assert first["report_id"] == again["report_id"]

@@ -16,7 +16,11 @@ from desk_intake.nats_api import NatsDoor
 from desk_intake.receiving import Intake, Receipt
 from desk_intake.settings import IntakeSettings
 from desk_intake.submission import SubmitReport, accept
+from desk_shared.access.registry import Registry, evolve, register
 from desk_shared.contracts import subjects
+from desk_shared.contracts.agencies import AgencyKind, Areas
+from desk_shared.contracts.envelope import Actor
+from desk_shared.contracts.regions import regions
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
@@ -24,6 +28,17 @@ from desk_shared.runtime.settings import BusSettings
 pytestmark = pytest.mark.system
 
 GOOD = {"kecamatan": "11.13.01", "text": "Kotak suara di TPS 02 rusak."}
+
+
+def registered(*agencies: tuple[str, Areas]) -> Registry:
+    registry = Registry()
+    for code, areas in agencies:
+        registry = evolve(registry, register(registry, regions(), code=code, name=code, kind=AgencyKind.OTHER,
+                                             areas=areas, actor=Actor.service("test"), producer="test"))
+    return registry
+
+
+REGISTRY = registered(("kpu", Areas(regencies=("11.13",))), ("camat-blangkejeren", Areas(kecamatan=("11.13.01",))))
 
 
 @pytest.fixture
@@ -53,7 +68,8 @@ async def ask(nc: Client, body: dict[str, object], key: str | None = None, agenc
 async def test_concurrent_requests_are_all_answered_correctly(nats_client: Client, requester: Client,
                                                               bus: BusSettings) -> None:
     js = nats_client.jetstream()
-    door = NatsDoor(nats_client, Intake(EventPublisher(js, bus), frozenset()), IntakeSettings(nats_max_in_flight=16))
+    door = NatsDoor(nats_client, Intake(EventPublisher(js, bus), frozenset()), lambda: REGISTRY,
+                    IntakeSettings(nats_max_in_flight=16))
     await door.start()
     try:
         keys = [f"kpu-{n}" for n in range(120)]
@@ -101,7 +117,7 @@ class GatedIntake:
             await self._changed.wait_for(lambda: self.held >= count)
 
     async def submit(self, report: SubmitReport, *, channel: str, agency: str | None = None,
-                     header_key: str | None = None) -> Receipt:
+                     header_key: str | None = None, areas: object = None) -> Receipt:
         event = accept(report, channel=channel, agency=agency, header_key=header_key,  # type: ignore[arg-type]
                        scope=frozenset())
         async with self._changed:
@@ -115,7 +131,7 @@ class GatedIntake:
 
 async def test_requests_are_handled_at_once_up_to_the_bound(nats_client: Client, requester: Client) -> None:
     gated = GatedIntake()
-    door = NatsDoor(nats_client, gated, IntakeSettings(nats_max_in_flight=5))  # type: ignore[arg-type]
+    door = NatsDoor(nats_client, gated, lambda: REGISTRY, IntakeSettings(nats_max_in_flight=5))  # type: ignore[arg-type]
     await door.start()
     try:
         pending = [asyncio.create_task(ask(requester, GOOD, f"k-{n}")) for n in range(12)]
@@ -132,7 +148,7 @@ async def test_requests_are_handled_at_once_up_to_the_bound(nats_client: Client,
 
 async def test_a_stopped_door_finishes_what_it_started(nats_client: Client, requester: Client) -> None:
     gated = GatedIntake()
-    door = NatsDoor(nats_client, gated, IntakeSettings())  # type: ignore[arg-type]
+    door = NatsDoor(nats_client, gated, lambda: REGISTRY, IntakeSettings())  # type: ignore[arg-type]
     await door.start()
     pending = asyncio.create_task(ask(requester, GOOD, "k-stop"))
     await gated.holding(1)
@@ -141,3 +157,21 @@ async def test_a_stopped_door_finishes_what_it_started(nats_client: Client, requ
     gated.release.set()
     await stopping
     assert (await pending)["status"] == "accepted"
+
+
+async def test_only_registered_agencies_submit_and_only_for_their_areas(nats_client: Client, requester: Client,
+                                                                       bus: BusSettings) -> None:
+    js = nats_client.jetstream()
+    door = NatsDoor(nats_client, Intake(EventPublisher(js, bus), frozenset()), lambda: REGISTRY, IntakeSettings())
+    await door.start()
+    try:
+        unknown = await ask(requester, GOOD, agency="partai-x")
+        outside = await ask(requester, GOOD | {"kecamatan": "11.13.02"}, agency="camat-blangkejeren")
+        inside = await ask(requester, GOOD, agency="camat-blangkejeren")
+    finally:
+        await door.stop(5)
+    assert unknown == {"status": "rejected", "errors": [{"field": "subject",
+                                                         "message": "agency 'partai-x' is not registered"}]}
+    assert outside["status"] == "forbidden" and "kecamatan 11.13.01" in outside["detail"]
+    assert inside["status"] == "accepted"
+    assert (await js.stream_info(bus.stream_name)).state.messages == 1

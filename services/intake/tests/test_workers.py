@@ -83,7 +83,7 @@ def test_workers_share_both_doors_and_stop_together(bus: BusSettings, tmp_path: 
             nc = await nats.connect(bus.nats_url)
             try:
                 replies = await asyncio.gather(*(
-                    nc.request(subjects.intake_report_subject("kpu"),
+                    nc.request(subjects.intake_report_subject("test-agency"),
                                json.dumps({"kecamatan": "11.13.01", "text": f"Laporan NATS {n}"}).encode(),
                                timeout=10, headers={"Idempotency-Key": f"n-{n}"}) for n in range(40)))
                 return [json.loads(r.data)["status"] for r in replies]

@@ -52,7 +52,7 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
         await access.start()  # the agencies and keys as the log has them, then kept current
         app.state.registry = lambda: access.state
         app.state.intake = Intake(EventPublisher(js, bus), settings.regency_scope)
-        door = NatsDoor(nc, app.state.intake, settings)
+        door = NatsDoor(nc, app.state.intake, app.state.registry, settings)
         await door.start()
         log.info("intake API listening on http://%s:%d; NATS requests on desk.intake.<agency>.report",
                  settings.host, settings.port)

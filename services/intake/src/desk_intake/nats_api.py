@@ -1,9 +1,10 @@
 """The NATS entry point: request-reply on `desk.intake.<agency>.report`.
 
 The reply is JSON: `{"status": "accepted", "report_id", "duplicate", "sequence"}`,
-`{"status": "rejected", "errors": [{"field", "message"}]}` or
-`{"status": "unavailable", "retry_after": seconds}`. The agency is the subject's token
-(NATS permissions will restrict each agency to its own subject).
+`{"status": "rejected", "errors": [{"field", "message"}]}`, `{"status": "forbidden", "detail"}`
+(outside the agency's areas) or `{"status": "unavailable", "retry_after": seconds}`. The agency
+is the subject's token and must be registered (NATS permissions will restrict each agency's
+user to its own subject: issue 15).
 
 Requests are answered concurrently: each one waits mostly for JetStream's acknowledgement
 (an fsync), so one at a time would cap the door at a few hundred per second. A plain nats-py
@@ -18,6 +19,7 @@ import contextlib
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from nats.aio.client import Client
@@ -27,7 +29,8 @@ from pydantic import ValidationError
 
 from desk_intake.receiving import Intake
 from desk_intake.settings import IntakeSettings
-from desk_intake.submission import FieldProblem, Rejected, SubmitReport, field_problems
+from desk_intake.submission import FieldProblem, OutsideAreas, Rejected, SubmitReport, field_problems
+from desk_shared.access.registry import Registry
 from desk_shared.contracts import subjects
 from desk_shared.contracts.agencies import AGENCY_CODE_PATTERN
 from desk_shared.runtime.publisher import PublishFailed
@@ -41,12 +44,15 @@ def rejected(problems: list[FieldProblem]) -> dict[str, Any]:
     return {"status": "rejected", "errors": [{"field": p.field, "message": p.message} for p in problems]}
 
 
-async def answer(intake: Intake, settings: IntakeSettings, subject: str, body: bytes,
+async def answer(intake: Intake, registry: Registry, settings: IntakeSettings, subject: str, body: bytes,
                  headers: dict[str, str] | None) -> dict[str, Any]:
     """The reply to one request on `subject` (same checks and event as the HTTP door)."""
-    agency = subjects.agency_of_intake_subject(subject)
-    if not _AGENCY.match(agency):
-        return rejected([FieldProblem("subject", f"invalid agency {agency!r} in the subject")])
+    code = subjects.agency_of_intake_subject(subject)
+    if not _AGENCY.match(code):
+        return rejected([FieldProblem("subject", f"invalid agency {code!r} in the subject")])
+    agency = registry.agencies.get(code)
+    if agency is None:
+        return rejected([FieldProblem("subject", f"agency {code!r} is not registered")])
     if len(body) > settings.max_body_bytes:
         return rejected([FieldProblem("body", f"exceeds {settings.max_body_bytes} bytes")])
     try:
@@ -54,10 +60,12 @@ async def answer(intake: Intake, settings: IntakeSettings, subject: str, body: b
     except ValidationError as exc:
         return rejected(field_problems(exc.errors(include_url=False)))
     try:
-        receipt = await intake.submit(report, channel="nats", agency=agency,
+        receipt = await intake.submit(report, channel="nats", agency=code, areas=agency.areas,
                                       header_key=(headers or {}).get("Idempotency-Key"))
     except Rejected as exc:
         return rejected(exc.problems)
+    except OutsideAreas as exc:
+        return {"status": "forbidden", "detail": str(exc)}
     except PublishFailed:
         return {"status": "unavailable", "retry_after": settings.retry_after_seconds}
     return {"status": "accepted", "report_id": str(receipt.report_id), "duplicate": receipt.duplicate,
@@ -67,9 +75,10 @@ async def answer(intake: Intake, settings: IntakeSettings, subject: str, body: b
 class NatsDoor:
     """Serves `desk.intake.*.report` in the queue group, many requests at once (bounded)."""
 
-    def __init__(self, nc: Client, intake: Intake, settings: IntakeSettings) -> None:
+    def __init__(self, nc: Client, intake: Intake, registry: Callable[[], Registry], settings: IntakeSettings) -> None:
         self._nc = nc
         self._intake = intake
+        self._registry = registry
         self._settings = settings
         self._slots = asyncio.Semaphore(settings.nats_max_in_flight)
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -102,7 +111,7 @@ class NatsDoor:
 
     async def _serve(self, msg: Msg) -> None:
         try:
-            reply = await answer(self._intake, self._settings, msg.subject, msg.data, msg.headers)
+            reply = await answer(self._intake, self._registry(), self._settings, msg.subject, msg.data, msg.headers)
             if msg.reply:  # a plain publish is served too; it just gets no answer
                 await msg.respond(json.dumps(reply).encode())
         except Exception:  # a bug or a lost connection: the requester times out and may retry
