@@ -90,6 +90,8 @@ def test_duplicate_submission_makes_one_event_and_one_incident(system: RunningSy
     assert first.status_code == second.status_code == 202
     assert first.json()["report_id"] == second.json()["report_id"]
     assert (first.json()["duplicate"], second.json()["duplicate"]) == (False, True)
+    reused = submit(system, text + " Ditambah keterangan lain.", idempotency_key=key)
+    assert reused.status_code == 409 and reused.json()["type"] == "/problems/key-reused", reused.text
     report_id = first.json()["report_id"]
     wait_for(lambda: system.incident_of(report_id), 20, what="the incident")
     submitted = [e for e in system.events("ReportSubmitted") if e["payload"]["report_id"] == report_id]

@@ -13,11 +13,12 @@ import pytest
 from desk_intake.bootstrap import create_app
 from desk_intake.receiving import Receipt
 from desk_intake.settings import IntakeSettings
-from desk_intake.submission import SubmitReport, accept
+from desk_intake.submission import KeyReused, SubmitReport, accept, same_report
 from desk_shared.access.registry import Registry, evolve, issue, register, revoke
 from desk_shared.contracts.agencies import AgencyKind, Areas
 from desk_shared.contracts.envelope import Actor
 from desk_shared.contracts.regions import regions
+from desk_shared.contracts.reports import ReportSubmitted
 from desk_shared.runtime.publisher import PublishFailed
 from desk_shared.runtime.settings import BusSettings
 
@@ -31,6 +32,7 @@ class FakeIntake:
 
     def __init__(self) -> None:
         self.appended: list[uuid.UUID] = []
+        self.stored: dict[uuid.UUID, ReportSubmitted] = {}
         self.agencies: list[str] = []
         self.unavailable = False
 
@@ -42,8 +44,11 @@ class FakeIntake:
         if self.unavailable:
             raise PublishFailed("no stream leader")
         duplicate = event.event_id in self.appended
+        if duplicate and not same_report(event, self.stored[event.event_id]):
+            raise KeyReused("idempotency key reused")
         if not duplicate:
             self.appended.append(event.event_id)
+            self.stored[event.event_id] = event
         return Receipt(event.event_id, duplicate, self.appended.index(event.event_id) + 1)
 
 
@@ -94,6 +99,13 @@ async def test_an_accepted_report_gets_202_and_its_id(client: httpx.AsyncClient,
     assert answer.headers["content-type"] == "application/json"
     body = answer.json()
     assert body == {"report_id": str(intake.appended[0]), "status": "accepted", "duplicate": False, "sequence": 1}
+
+
+async def test_the_same_key_for_a_different_report_gets_409(client: httpx.AsyncClient, intake: FakeIntake) -> None:
+    assert (await client.post("/v1/reports", json=GOOD, headers={"Idempotency-Key": "k-9"})).status_code == 202
+    answer = await client.post("/v1/reports", json=GOOD | {"text": "Laporan lain."}, headers={"Idempotency-Key": "k-9"})
+    assert answer.status_code == 409 and answer.json()["type"] == "/problems/key-reused"
+    assert len(intake.appended) == 1
 
 
 async def test_the_same_key_in_header_or_field_is_the_same_report(client: httpx.AsyncClient,
@@ -161,7 +173,7 @@ async def test_the_openapi_document_describes_the_report_body_and_key_header(cli
     assert {"kecamatan", "text", "occurred_at", "category_hint"} <= set(schema["properties"])
     assert "$defs" not in json.dumps(schema)
     assert [p["name"] for p in operation["parameters"]] == ["idempotency-key"]
-    assert set(operation["responses"]) == {"202", "400", "401", "403", "413", "422", "503"}
+    assert set(operation["responses"]) == {"202", "400", "401", "403", "409", "413", "422", "503"}
 
 
 async def test_the_openapi_document_declares_the_agency_key(client: httpx.AsyncClient) -> None:

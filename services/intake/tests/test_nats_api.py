@@ -68,7 +68,7 @@ async def ask(nc: Client, body: dict[str, object], key: str | None = None, agenc
 async def test_concurrent_requests_are_all_answered_correctly(nats_client: Client, requester: Client,
                                                               bus: BusSettings) -> None:
     js = nats_client.jetstream()
-    door = NatsDoor(nats_client, Intake(EventPublisher(js, bus), frozenset()), lambda: REGISTRY,
+    door = NatsDoor(nats_client, Intake(EventPublisher(js, bus), frozenset(), js, bus.stream_name), lambda: REGISTRY,
                     IntakeSettings(nats_max_in_flight=16))
     await door.start()
     try:
@@ -162,16 +162,23 @@ async def test_a_stopped_door_finishes_what_it_started(nats_client: Client, requ
 async def test_only_registered_agencies_submit_and_only_for_their_areas(nats_client: Client, requester: Client,
                                                                        bus: BusSettings) -> None:
     js = nats_client.jetstream()
-    door = NatsDoor(nats_client, Intake(EventPublisher(js, bus), frozenset()), lambda: REGISTRY, IntakeSettings())
+    intake = Intake(EventPublisher(js, bus), frozenset(), js, bus.stream_name)
+    door = NatsDoor(nats_client, intake, lambda: REGISTRY, IntakeSettings())
     await door.start()
     try:
         unknown = await ask(requester, GOOD, agency="partai-x")
         outside = await ask(requester, GOOD | {"kecamatan": "11.13.02"}, agency="camat-blangkejeren")
-        inside = await ask(requester, GOOD, agency="camat-blangkejeren")
+        inside = await ask(requester, GOOD, "k-1", agency="camat-blangkejeren")
+        again = await ask(requester, GOOD, "k-1", agency="camat-blangkejeren")
+        reused = await ask(requester, GOOD | {"text": "Laporan lain sama sekali."}, "k-1", agency="camat-blangkejeren")
+        other_agency = await ask(requester, GOOD | {"text": "Laporan lain sama sekali."}, "k-1", agency="kpu")
     finally:
         await door.stop(5)
     assert unknown == {"status": "rejected", "errors": [{"field": "subject",
                                                          "message": "agency 'partai-x' is not registered"}]}
     assert outside["status"] == "forbidden" and "kecamatan 11.13.01" in outside["detail"]
-    assert inside["status"] == "accepted"
-    assert (await js.stream_info(bus.stream_name)).state.messages == 1
+    assert inside["status"] == "accepted" and again["duplicate"] is True and again["report_id"] == inside["report_id"]
+    assert reused["status"] == "rejected" and reused["errors"][0]["field"] == "idempotency_key"  # not a duplicate
+    assert "different report" in reused["errors"][0]["message"]
+    assert other_agency["status"] == "accepted" and other_agency["duplicate"] is False  # a key is its agency's
+    assert (await js.stream_info(bus.stream_name)).state.messages == 2

@@ -51,7 +51,7 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
         access = Follower(js, bus.stream_name, subjects.AGENCY_EVENTS, Registry(), evolve)
         await access.start()  # the agencies and keys as the log has them, then kept current
         app.state.registry = lambda: access.state
-        app.state.intake = Intake(EventPublisher(js, bus), settings.regency_scope)
+        app.state.intake = Intake(EventPublisher(js, bus), settings.regency_scope, js, bus.stream_name)
         door = NatsDoor(nc, app.state.intake, app.state.registry, settings)
         await door.start()
         log.info("intake API listening on http://%s:%d; NATS requests on desk.intake.<agency>.report",

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from desk_intake.receiving import Intake
 from desk_intake.settings import IntakeSettings
-from desk_intake.submission import FieldProblem, OutsideAreas, Rejected, SubmitReport, field_problems
+from desk_intake.submission import FieldProblem, KeyReused, OutsideAreas, Rejected, SubmitReport, field_problems
 from desk_shared.access.registry import Registry
 from desk_shared.contracts import subjects
 from desk_shared.contracts.agencies import AGENCY_CODE_PATTERN
@@ -66,6 +66,8 @@ async def answer(intake: Intake, registry: Registry, settings: IntakeSettings, s
         return rejected(exc.problems)
     except OutsideAreas as exc:
         return {"status": "forbidden", "detail": str(exc)}
+    except KeyReused as exc:
+        return rejected([FieldProblem("idempotency_key", str(exc))])
     except PublishFailed:
         return {"status": "unavailable", "retry_after": settings.retry_after_seconds}
     return {"status": "accepted", "report_id": str(receipt.report_id), "duplicate": receipt.duplicate,

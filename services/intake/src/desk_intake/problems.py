@@ -55,3 +55,8 @@ def unauthenticated(reason: str) -> JSONResponse:
 def forbidden(reason: str) -> JSONResponse:
     """403: the key is valid, but its agency may not do this."""
     return problem(403, "outside-area", "Outside the agency's areas", reason)
+
+
+def key_reused(reason: str) -> JSONResponse:
+    """409: the idempotency key already names another report; nothing new was stored."""
+    return problem(409, "key-reused", "Idempotency key already used", reason)

@@ -23,9 +23,9 @@ from starlette.datastructures import State
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from desk_intake.problems import forbidden, invalid, log_unavailable, malformed, unauthenticated
+from desk_intake.problems import forbidden, invalid, key_reused, log_unavailable, malformed, unauthenticated
 from desk_intake.receiving import Intake
-from desk_intake.submission import FieldProblem, OutsideAreas, Rejected, SubmitReport, field_problems
+from desk_intake.submission import FieldProblem, KeyReused, OutsideAreas, Rejected, SubmitReport, field_problems
 from desk_shared.access.registry import Agency, Denied, authenticate
 from desk_shared.runtime.publisher import PublishFailed
 
@@ -112,6 +112,8 @@ async def receive_report(state: State, body: bytes, content_type: str | None, ke
         return invalid(exc.problems, detail=str(exc))
     except OutsideAreas as exc:
         return forbidden(str(exc))
+    except KeyReused as exc:
+        return key_reused(str(exc))
     except PublishFailed:
         return log_unavailable(state.settings.retry_after_seconds)
     return accepted(receipt.report_id, receipt.duplicate, receipt.sequence)

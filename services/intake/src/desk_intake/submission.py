@@ -94,6 +94,19 @@ def field_problems(errors: Iterable[Mapping[str, Any]]) -> list[FieldProblem]:
     return found
 
 
+class KeyReused(ValueError):
+    """An idempotency key already names a different report of the same agency (HTTP 409)."""
+
+
+def same_report(new: ReportSubmitted, stored: ReportSubmitted | None) -> bool:
+    """Whether a resubmission is the stored report again (through either door), or an
+    unknown stored one (nothing to compare: taken as the same)."""
+    if stored is None:
+        return True
+    fields = {"channel"}
+    return new.payload.model_dump(exclude=fields) == stored.payload.model_dump(exclude=fields)
+
+
 class OutsideAreas(PermissionError):
     """The agency may not report for the report's kecamatan (HTTP 403); the message says where it may."""
 
