@@ -26,6 +26,8 @@ from desk_shared.contracts.events import Actor, ReportSubmitted, ReportSubmitted
 from desk_shared.runtime.settings import BusSettings
 
 CORPUS = Path(__file__).resolve().parents[1] / "services" / "triage" / "corpus"
+UNTHROTTLED = "1000000"
+"""DESK_INTAKE_AGENCY_RATE for the benchmarks: one agency sends everything, as fast as intake takes it."""
 
 
 def machine() -> str:

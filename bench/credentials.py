@@ -6,7 +6,8 @@ Baseline, measured in the same run: intake as its own process (embedded nats-ser
 every write) under wrk at 32 connections, every request with a valid key; its CPU time per
 accepted report. Then the key check exactly as intake runs it (`authenticated`: parse the
 header, find the key among those of `--agencies` registered agencies with two keys each,
-compare digests) timed in this process over many calls, valid and invalid keys alternating.
+compare digests, count the agency's rate or the client's failure) timed in this process over
+many calls, valid and invalid keys alternating.
 The ratio is the share of intake's CPU per report the check takes: the throughput it costs
 when intake is CPU-bound (the goal: under 10%)."""
 
@@ -19,9 +20,10 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from bench.common import machine, verdict
+from bench.common import UNTHROTTLED, machine, verdict
 from bench.intake import run_wrk, tree_cpu_seconds, wait_serving, wrk_script
 from desk_intake.reports_endpoint import authenticated
+from desk_intake.throttle import Throttle
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_pemilu.processes import ServiceProcess, service_command
 from desk_shared.access.registry import Registry, evolve, issue, register
@@ -43,7 +45,8 @@ def intake_cpu_per_report(seconds: float) -> tuple[float, float]:
         server.start(log_file=home / "nats-server.log")
         port = free_port()
         intake = ServiceProcess("intake", service_command("desk_intake"), {
-            "DESK_NATS_URL": server.url, "DESK_INTAKE_PORT": str(port), "DESK_LOG_LEVEL": "WARNING"},
+            "DESK_NATS_URL": server.url, "DESK_INTAKE_PORT": str(port), "DESK_LOG_LEVEL": "WARNING",
+            "DESK_INTAKE_AGENCY_RATE": UNTHROTTLED},
             home / "intake.log").start()
         try:
             key = agency_key(BusSettings(nats_url=server.url), "bench")
@@ -72,10 +75,10 @@ def check_cost(agencies: int, calls: int) -> float:
             registry = evolve(registry, issued.event)
             tokens.append(issued.token)
     headers = [f"Bearer {t}" if i % 2 == 0 else f"Bearer {t[:-1]}x" for i, t in enumerate(tokens)]
-    state = SimpleNamespace(registry=lambda: registry)
+    state = SimpleNamespace(registry=lambda: registry, throttle=Throttle(1e9, 10**9, 10**9))
     started = time.perf_counter()
     for i in range(calls):
-        authenticated(state, headers[i % len(headers)])  # type: ignore[arg-type]
+        authenticated(state, headers[i % len(headers)], f"10.0.0.{i % 200}")  # type: ignore[arg-type]
     return (time.perf_counter() - started) / calls * 1e6
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 import httpx
 import nats
 
+from bench.common import UNTHROTTLED
 from desk_intake.settings import IntakeSettings
 from desk_intake.submission import SubmitReport, accept
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port, nats_server_binary
@@ -359,6 +360,7 @@ def main() -> None:
         server.start(log_file=home / "nats-server.log")
         port = free_port()
         env = {"DESK_NATS_URL": server.url, "DESK_INTAKE_PORT": str(port), "DESK_LOG_LEVEL": "WARNING",
+               "DESK_INTAKE_AGENCY_RATE": UNTHROTTLED,
                "DESK_PROJECTION_PORT": str(free_port()),
                "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{home / 'projection.db'}"}
         if args.workers is not None:

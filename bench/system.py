@@ -32,7 +32,7 @@ import aiohttp
 import httpx
 from nats.js import JetStreamContext
 
-from bench.common import corpus_texts, machine, verdict
+from bench.common import UNTHROTTLED, corpus_texts, machine, verdict
 from bench.intake import WRK_COUNTING, Figures, percentile, raw_baseline, run_wrk, tree_cpu_seconds, wait_serving
 from bench.notify import Receiver
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
@@ -268,6 +268,7 @@ class System:
         contacts.write_text(f'[[contact]]\nmatch = "*"\nwebhook = "{self.receiver.url("/alerts")}"\n')
         intake_port, projection_port = free_port(), free_port()
         env = {"DESK_NATS_URL": self.server.url, "DESK_INTAKE_PORT": str(intake_port), "DESK_LOG_LEVEL": "WARNING",
+               "DESK_INTAKE_AGENCY_RATE": UNTHROTTLED,
                "DESK_PROJECTION_PORT": str(projection_port),
                "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{self.home / 'projection.db'}",
                "DESK_NOTIFY_CONTACTS_FILE": str(contacts)}

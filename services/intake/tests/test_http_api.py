@@ -173,7 +173,7 @@ async def test_the_openapi_document_describes_the_report_body_and_key_header(cli
     assert {"kecamatan", "text", "occurred_at", "category_hint"} <= set(schema["properties"])
     assert "$defs" not in json.dumps(schema)
     assert [p["name"] for p in operation["parameters"]] == ["idempotency-key"]
-    assert set(operation["responses"]) == {"202", "400", "401", "403", "409", "413", "422", "503"}
+    assert set(operation["responses"]) == {"202", "400", "401", "403", "409", "413", "422", "429", "503"}
 
 
 async def test_the_openapi_document_declares_the_agency_key(client: httpx.AsyncClient) -> None:
@@ -213,3 +213,24 @@ async def test_the_agency_is_the_keys_and_reports_only_for_its_areas(client: htt
     other = await client.post("/v1/reports", json=GOOD | {"agency": "kpu"}, headers=camat)  # not who the key says
     assert other.status_code == 422 and {e["field"] for e in other.json()["errors"]} == {"agency"}
     assert intake.agencies[0] == "camat-blangkejeren" and len(intake.appended) == 1
+
+
+async def test_a_flood_and_repeated_failures_get_429_with_retry_after(intake: FakeIntake, keys: Keys) -> None:
+    doors = create_app(IntakeSettings(agency_rate=0.01, agency_burst=3, failures_per_minute=2), BusSettings())
+    doors.app.state.intake = intake
+    doors.app.state.registry = lambda: keys.registry
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(doors), base_url="http://intake") as client:
+        kpu = {"Authorization": f"Bearer {keys.kpu}"}
+        codes = [(await client.post("/v1/reports", json=GOOD | {"text": f"Laporan {n}."}, headers=kpu)).status_code
+                 for n in range(4)]
+        assert codes == [202, 202, 202, 429]
+        flooded = await client.post("/v1/reports", json=GOOD | {"text": "Laporan 5."}, headers=kpu)
+        assert int(flooded.headers["Retry-After"]) >= 1 and flooded.json()["type"] == "/problems/too-many-requests"
+        camat = {"Authorization": f"Bearer {keys.camat}"}
+        assert (await client.post("/v1/reports", json=GOOD, headers=camat)).status_code == 202  # its own bucket
+
+        wrong = {"Authorization": "Bearer dpk_0123456789ab_" + "a" * 43}
+        codes = [(await client.post("/v1/reports", json=GOOD, headers=wrong)).status_code for _ in range(3)]
+        assert codes == [401, 401, 429]
+        assert (await client.post("/v1/reports", json=GOOD | {"text": "Lagi."}, headers=camat)).status_code == 202
+    assert len(intake.appended) == 5

@@ -20,6 +20,7 @@ from desk_intake.nats_api import NatsDoor
 from desk_intake.receiving import Intake
 from desk_intake.reports_endpoint import ReportsEndpoint
 from desk_intake.settings import IntakeSettings
+from desk_intake.throttle import Throttle
 from desk_shared.access.registry import Registry, evolve
 from desk_shared.contracts import subjects
 from desk_shared.contracts.regions import regions
@@ -52,7 +53,7 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
         await access.start()  # the agencies and keys as the log has them, then kept current
         app.state.registry = lambda: access.state
         app.state.intake = Intake(EventPublisher(js, bus), settings.regency_scope, js, bus.stream_name)
-        door = NatsDoor(nc, app.state.intake, app.state.registry, settings)
+        door = NatsDoor(nc, app.state.intake, app.state.registry, settings, app.state.throttle)
         await door.start()
         log.info("intake API listening on http://%s:%d; NATS requests on desk.intake.<agency>.report",
                  settings.host, settings.port)
@@ -66,6 +67,7 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
     app.state.settings = settings
     app.state.nats = None
     app.state.registry = Registry  # no agency is known until the log is read: every key is refused
+    app.state.throttle = Throttle(settings.agency_rate, settings.agency_burst, settings.failures_per_minute)
     app.state.connected = lambda: _is_connected(app.state.nats)
     app.include_router(http_api.router)
     http_api.install_error_handlers(app)

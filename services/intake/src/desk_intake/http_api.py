@@ -51,7 +51,7 @@ def _inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
 
 router = APIRouter()
 _errors: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 401, 403, 409, 413, 422, 503)
+    code: {"model": Problem, "content": {PROBLEM: {}}} for code in (400, 401, 403, 409, 413, 422, 429, 503)
 }
 agency_key = HTTPBearer(scheme_name="agencyKey", auto_error=False,
                         description="The agency's API key (dpk_...), issued with `desk-access issue`.")
@@ -74,7 +74,8 @@ async def submit_report(request: Request) -> Response:
     the same key with a different report gets 409.
     The agency is the one the API key belongs to; a report outside its areas gets 403."""
     return await receive_report(request.app.state, await request.body(), request.headers.get("content-type"),
-                                request.headers.get("idempotency-key"), request.headers.get("authorization"))
+                                request.headers.get("idempotency-key"), request.headers.get("authorization"),
+                                request.client.host if request.client else "unknown")
 
 
 @router.get("/health", summary="Liveness and connection to the event log")

@@ -2,7 +2,8 @@
 
 The reply is JSON: `{"status": "accepted", "report_id", "duplicate", "sequence"}`,
 `{"status": "rejected", "errors": [{"field", "message"}]}`, `{"status": "forbidden", "detail"}`
-(outside the agency's areas) or `{"status": "unavailable", "retry_after": seconds}`. The agency
+(outside the agency's areas), `{"status": "throttled", "retry_after": seconds}` (the agency
+sends too fast) or `{"status": "unavailable", "retry_after": seconds}`. The agency
 is the subject's token and must be registered (NATS permissions will restrict each agency's
 user to its own subject: issue 15).
 
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +32,7 @@ from pydantic import ValidationError
 from desk_intake.receiving import Intake
 from desk_intake.settings import IntakeSettings
 from desk_intake.submission import FieldProblem, KeyReused, OutsideAreas, Rejected, SubmitReport, field_problems
+from desk_intake.throttle import Throttle
 from desk_shared.access.registry import Registry
 from desk_shared.contracts import subjects
 from desk_shared.contracts.agencies import AGENCY_CODE_PATTERN
@@ -44,8 +47,8 @@ def rejected(problems: list[FieldProblem]) -> dict[str, Any]:
     return {"status": "rejected", "errors": [{"field": p.field, "message": p.message} for p in problems]}
 
 
-async def answer(intake: Intake, registry: Registry, settings: IntakeSettings, subject: str, body: bytes,
-                 headers: dict[str, str] | None) -> dict[str, Any]:
+async def answer(intake: Intake, registry: Registry, throttle: Throttle, settings: IntakeSettings, subject: str,
+                 body: bytes, headers: dict[str, str] | None) -> dict[str, Any]:
     """The reply to one request on `subject` (same checks and event as the HTTP door)."""
     code = subjects.agency_of_intake_subject(subject)
     if not _AGENCY.match(code):
@@ -53,6 +56,8 @@ async def answer(intake: Intake, registry: Registry, settings: IntakeSettings, s
     agency = registry.agencies.get(code)
     if agency is None:
         return rejected([FieldProblem("subject", f"agency {code!r} is not registered")])
+    if wait := throttle.take(code):
+        return {"status": "throttled", "retry_after": max(1, math.ceil(wait))}
     if len(body) > settings.max_body_bytes:
         return rejected([FieldProblem("body", f"exceeds {settings.max_body_bytes} bytes")])
     try:
@@ -77,8 +82,10 @@ async def answer(intake: Intake, registry: Registry, settings: IntakeSettings, s
 class NatsDoor:
     """Serves `desk.intake.*.report` in the queue group, many requests at once (bounded)."""
 
-    def __init__(self, nc: Client, intake: Intake, registry: Callable[[], Registry], settings: IntakeSettings) -> None:
+    def __init__(self, nc: Client, intake: Intake, registry: Callable[[], Registry], settings: IntakeSettings,
+                 throttle: Throttle | None = None) -> None:
         self._nc = nc
+        self._throttle = throttle or Throttle(settings.agency_rate, settings.agency_burst, settings.failures_per_minute)
         self._intake = intake
         self._registry = registry
         self._settings = settings
@@ -113,7 +120,8 @@ class NatsDoor:
 
     async def _serve(self, msg: Msg) -> None:
         try:
-            reply = await answer(self._intake, self._registry(), self._settings, msg.subject, msg.data, msg.headers)
+            reply = await answer(self._intake, self._registry(), self._throttle, self._settings, msg.subject, msg.data,
+                                 msg.headers)
             if msg.reply:  # a plain publish is served too; it just gets no answer
                 await msg.respond(json.dumps(reply).encode())
         except Exception:  # a bug or a lost connection: the requester times out and may retry

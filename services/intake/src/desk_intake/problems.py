@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
@@ -60,3 +62,9 @@ def forbidden(reason: str) -> JSONResponse:
 def key_reused(reason: str) -> JSONResponse:
     """409: the idempotency key already names another report; nothing new was stored."""
     return problem(409, "key-reused", "Idempotency key already used", reason)
+
+
+def too_many(retry_after_seconds: float, detail: str) -> JSONResponse:
+    """429: slow down; nothing was stored."""
+    return problem(429, "too-many-requests", "Too many requests", detail,
+                   headers={"Retry-After": str(max(1, math.ceil(retry_after_seconds)))})

@@ -23,7 +23,15 @@ from starlette.datastructures import State
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from desk_intake.problems import forbidden, invalid, key_reused, log_unavailable, malformed, unauthenticated
+from desk_intake.problems import (
+    forbidden,
+    invalid,
+    key_reused,
+    log_unavailable,
+    malformed,
+    too_many,
+    unauthenticated,
+)
 from desk_intake.receiving import Intake
 from desk_intake.submission import FieldProblem, KeyReused, OutsideAreas, Rejected, SubmitReport, field_problems
 from desk_shared.access.registry import Agency, Denied, authenticate
@@ -85,20 +93,26 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def authenticated(state: State, authorization: str | None) -> Agency | Response:
-    """The agency whose key the request carries, or the 401 that says why not (naming the key id only)."""
+def authenticated(state: State, authorization: str | None, client: str) -> Agency | Response:
+    """The agency whose key the request carries, or the 401 that says why not (naming the key
+    id only), or 429 once `client` failed too often within a minute."""
     found = authenticate(state.registry(), bearer_token(authorization))
     if isinstance(found, Denied):
-        log.info("refused a report: %s%s", found.reason, f" (key {found.key_id})" if found.key_id else "")
+        log.info("refused a report from %s: %s%s", client, found.reason,
+                 f" (key {found.key_id})" if found.key_id else "")
+        if wait := state.throttle.failed(client):
+            return too_many(wait, f"Too many failed authentications from {client}; wait before trying again.")
         return unauthenticated(found.reason)
+    if wait := state.throttle.take(found.code):
+        return too_many(wait, f"Agency {found.code} is sending reports faster than this desk accepts.")
     return found
 
 
 async def receive_report(state: State, body: bytes, content_type: str | None, key_header: str | None,
-                         authorization: str | None) -> Response:
-    """The whole of POST /v1/reports once the body is read: 401 before anything else without a
-    valid key; 202 only after the log acknowledged the report."""
-    agency = authenticated(state, authorization)
+                         authorization: str | None, client: str) -> Response:
+    """The whole of POST /v1/reports once the body is read: 401 (or 429) before anything else
+    without a valid key; 202 only after the log acknowledged the report."""
+    agency = authenticated(state, authorization, client)
     if isinstance(agency, Response):
         return agency
     parsed = parse_report(body, content_type, key_header)
@@ -142,5 +156,7 @@ class ReportsEndpoint:
                 key_header = value.decode("latin-1")
             elif name == b"authorization":
                 authorization = value.decode("latin-1")
-        response = await receive_report(self.state, b"".join(chunks), content_type, key_header, authorization)
+        client = scope.get("client") or ("unknown", 0)
+        response = await receive_report(self.state, b"".join(chunks), content_type, key_header, authorization,
+                                        client[0])
         await response(scope, receive, send)

@@ -30,6 +30,11 @@ class IntakeSettings(BaseSettings):
     )
     shutdown_seconds: float = Field(5.0, ge=0, description="On stop, how long requests in flight may take.")
     retry_after_seconds: int = Field(5, description="Retry-After sent with 503 when the log is unreachable.")
+    agency_rate: float = Field(
+        100.0, gt=0, description="Reports per second one agency may send to one worker, sustained (beyond: 429).")
+    agency_burst: int = Field(1000, ge=1, description="Reports one agency may send at once above that rate.")
+    failures_per_minute: int = Field(
+        30, ge=1, description="Failed authentications per client address and minute before they are answered 429.")
 
     @property
     def regency_scope(self) -> frozenset[str]:
