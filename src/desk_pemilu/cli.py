@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from desk_access.demo import demo_keys_kept
+from desk_access.operations import Unreachable
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port, port_is_free
 from desk_pemilu.processes import ServiceProcess, service_command, service_processes, stop_all
 from desk_shared.runtime.settings import BusSettings
@@ -86,8 +87,12 @@ def up(state_dir: Path) -> int:
             env["DESK_NOTIFY_CONTACTS_FILE"] = str(contacts)
             extra.append(ServiceProcess("inbox", service_command("desk_pemilu.inbox", "--port", inbox_port), {},
                                         own_group=True))  # Ctrl-C stops it after the services
-        keys = demo_keys_kept(BusSettings(nats_url=env.get("DESK_NATS_URL") or os.environ["DESK_NATS_URL"]),
-                              state_dir / "demo-keys.json")
+        try:
+            keys = demo_keys_kept(BusSettings(nats_url=env.get("DESK_NATS_URL") or os.environ["DESK_NATS_URL"]),
+                                  state_dir / "demo-keys.json")
+        except Unreachable as exc:
+            say(f"cannot register the demo agencies: {exc}")
+            return 1
         services = service_processes(env)
         processes = services + extra
         for p in processes:
