@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except TimeoutError:
-        print("error: NATS answered but reading the registry from the log took too long", file=sys.stderr)
+        print("error: NATS answered, but JetStream did not answer in time (a cluster still starting?)", file=sys.stderr)
         return 1
     return 0
 

@@ -29,7 +29,7 @@ from desk_shared.runtime.history import Follower
 from desk_shared.runtime.process import setup_logging
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
-from desk_shared.runtime.streams import ensure_streams
+from desk_shared.runtime.streams import streams_ready
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
         nc = await connect(bus, "desk-intake")  # waits for NATS, retrying every second
         app.state.nats = nc
         js = nc.jetstream()
-        await ensure_streams(js, bus)
+        await streams_ready(js, bus)
         access = Follower(js, bus.stream_name, subjects.AGENCY_EVENTS, Registry(), evolve)
         await access.start()  # the agencies and keys as the log has them, then kept current
         app.state.registry = lambda: access.state

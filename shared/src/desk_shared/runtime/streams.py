@@ -7,11 +7,14 @@ decision (services get no STREAM.UPDATE permission in production)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamInfo
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from desk_shared.contracts import subjects
 from desk_shared.runtime.settings import BusSettings
@@ -75,3 +78,14 @@ async def ensure_streams(js: JetStreamContext, settings: BusSettings) -> StreamI
     """Both streams in place; returns the event stream's info."""
     await ensure_stream(js, dead_letter_stream(settings))
     return await ensure_stream(js, event_stream(settings))
+
+
+async def streams_ready(js: JetStreamContext, settings: BusSettings, retry_seconds: float = 1.0) -> StreamInfo:
+    """`ensure_streams`, retried while JetStream does not answer yet (a cluster still electing
+    its meta leader when a service starts with it): a service waits instead of exiting."""
+    while True:
+        try:
+            return await ensure_streams(js, settings)
+        except (NatsTimeoutError, NoRespondersError, ServiceUnavailableError) as exc:
+            log.warning("JetStream not ready (%r); retrying in %.0f s", exc, retry_seconds)
+            await asyncio.sleep(retry_seconds)
