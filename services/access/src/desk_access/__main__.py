@@ -35,7 +35,7 @@ PRODUCER = "desk-access"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="desk-access", description=__doc__.splitlines()[0].strip("`: "))
-    parser.add_argument("--operator", default=os.environ.get("DESK_OPERATOR") or getpass.getuser(),
+    parser.add_argument("--operator", default=os.environ.get("DESK_OPERATOR") or _login_name(),
                         help="who is doing this (the events' actor); default DESK_OPERATOR or the login name")
     parser.add_argument("--connect-seconds", type=float, default=10.0, help="how long to wait for NATS (default 10)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     revoke.add_argument("--reason", required=True)
     return parser
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a name
+        return "operator"
 
 
 def _code(adapter: TypeAdapter[str], what: str) -> Callable[[str], str]:
