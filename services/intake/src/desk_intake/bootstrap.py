@@ -67,7 +67,7 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
     app.state.settings = settings
     app.state.nats = None
     app.state.registry = Registry  # no agency is known until the log is read: every key is refused
-    app.state.throttle = Throttle(settings.agency_rate, settings.agency_burst, settings.failures_per_minute)
+    app.state.throttle = Throttle.from_settings(settings)
     app.state.connected = lambda: _is_connected(app.state.nats)
     app.include_router(http_api.router)
     http_api.install_error_handlers(app)

@@ -85,7 +85,7 @@ class NatsDoor:
     def __init__(self, nc: Client, intake: Intake, registry: Callable[[], Registry], settings: IntakeSettings,
                  throttle: Throttle | None = None) -> None:
         self._nc = nc
-        self._throttle = throttle or Throttle(settings.agency_rate, settings.agency_burst, settings.failures_per_minute)
+        self._throttle = throttle or Throttle.from_settings(settings)
         self._intake = intake
         self._registry = registry
         self._settings = settings

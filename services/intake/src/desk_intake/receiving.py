@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
 from desk_intake.submission import KeyReused, SubmitReport, accept, same_report
 from desk_shared.contracts.agencies import Areas
 from desk_shared.contracts.envelope import UndecodableEvent, UnknownEventType, decode_event
 from desk_shared.contracts.reports import ReportSubmitted
 from desk_shared.runtime.publisher import EventPublisher
+from desk_shared.runtime.streams import message_at
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,9 @@ class Intake:
 
     async def _stored(self, seq: int) -> ReportSubmitted | None:
         """The report stored at `seq` (None if the log no longer holds it)."""
+        msg = await message_at(self._js, self._stream, seq)
         try:
-            stored = decode_event((await self._js.get_msg(self._stream, seq, direct=True)).data or b"")
-        except (NotFoundError, UndecodableEvent, UnknownEventType):
+            stored = decode_event(msg.data or b"") if msg is not None else None
+        except (UndecodableEvent, UnknownEventType):
             return None
         return stored if isinstance(stored, ReportSubmitted) else None

@@ -14,6 +14,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from desk_intake.settings import IntakeSettings
+
 FAILURE_WINDOW_SECONDS = 60.0
 
 
@@ -31,6 +33,10 @@ class Throttle:
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, settings: IntakeSettings) -> Throttle:
+        return cls(settings.agency_rate, settings.agency_burst, settings.failures_per_minute)
 
     def take(self, agency: str) -> float | None:
         """None if `agency` may submit one more report now; else the seconds until it may."""

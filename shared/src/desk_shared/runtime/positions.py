@@ -24,6 +24,7 @@ from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequen
 from nats.js.kv import KeyValue
 
 from desk_shared.runtime.settings import BusSettings
+from desk_shared.runtime.streams import message_at
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,8 @@ async def fingerprint(js: JetStreamContext, stream: str, seq: int) -> str | None
     """A digest of the message at `seq` of `stream` (subject and data), None if there is none."""
     if seq <= 0:
         return ""
-    try:
-        msg = await js.get_msg(stream, seq, direct=True)
-    except NotFoundError:
-        return None
-    return message_fingerprint(msg.subject or "", msg.data or b"")
+    msg = await message_at(js, stream, seq)
+    return None if msg is None else message_fingerprint(msg.subject or "", msg.data or b"")
 
 
 class PositionStore:

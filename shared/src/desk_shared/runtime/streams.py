@@ -13,7 +13,7 @@ import logging
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamInfo
+from nats.js.api import DiscardPolicy, RawStreamMsg, RetentionPolicy, StorageType, StreamConfig, StreamInfo
 from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from desk_shared.contracts import subjects
@@ -89,3 +89,11 @@ async def streams_ready(js: JetStreamContext, settings: BusSettings, retry_secon
         except (NatsTimeoutError, NoRespondersError, ServiceUnavailableError) as exc:
             log.warning("JetStream not ready (%r); retrying in %.0f s", exc, retry_seconds)
             await asyncio.sleep(retry_seconds)
+
+
+async def message_at(js: JetStreamContext, stream: str, seq: int) -> RawStreamMsg | None:
+    """The message stored at `seq` of `stream` (a direct get); None if the log does not hold it."""
+    try:
+        return await js.get_msg(stream, seq, direct=True)
+    except NotFoundError:
+        return None
