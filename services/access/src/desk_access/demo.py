@@ -14,9 +14,9 @@ from pathlib import Path
 from nats.js import JetStreamContext
 
 from desk_access.operations import append, current_registry, session
-from desk_shared.access.registry import Agency, authenticate, evolve, issue, register
+from desk_shared.access.registry import Agency, Registry, authenticate, evolve, issue, register
 from desk_shared.contracts.agencies import AgencyKind, Areas
-from desk_shared.contracts.envelope import Actor
+from desk_shared.contracts.envelope import Actor, Event
 from desk_shared.contracts.regions import regions
 from desk_shared.runtime.settings import BusSettings
 
@@ -30,32 +30,41 @@ DEMO_AGENCIES: tuple[tuple[str, str, AgencyKind, Areas], ...] = (
 LAUNCHER = Actor.service("desk-up")
 
 
+def provisioned(registry: Registry, code: str, name: str, kind: AgencyKind, areas: Areas,
+                actor: Actor = LAUNCHER) -> tuple[list[Event], str, Registry]:
+    """The events that register `code` (unless it is) and issue it a new key; the key; the registry after."""
+    events: list[Event] = []
+    if code not in registry.agencies:
+        events.append(register(registry, regions(), code=code, name=name, kind=kind, areas=areas, actor=actor,
+                               producer=actor.id))
+        registry = evolve(registry, events[-1])
+    issued = issue(registry, code=code, actor=actor, producer=actor.id)
+    events.append(issued.event)
+    return events, issued.token, evolve(registry, issued.event)
+
+
 async def provision(js: JetStreamContext, bus: BusSettings, code: str, name: str, kind: AgencyKind,
                     areas: Areas, actor: Actor = LAUNCHER) -> str:
     """Register `code` unless it is, and issue it a new key; the key."""
-    registry = await current_registry(js, bus)
-    events = []
-    if code not in registry.agencies:
-        registered = register(registry, regions(), code=code, name=name, kind=kind, areas=areas, actor=actor,
-                              producer=actor.id)
-        events.append(registered)
-        registry = evolve(registry, registered)
-    issued = issue(registry, code=code, actor=actor, producer=actor.id)
-    await append(js, bus, [*events, issued.event])
-    return issued.token
+    events, token, _ = provisioned(await current_registry(js, bus), code, name, kind, areas, actor)
+    await append(js, bus, events)
+    return token
 
 
 async def demo_keys(js: JetStreamContext, bus: BusSettings, kept: dict[str, str]) -> dict[str, str]:
     """A valid key per demo agency: the `kept` ones while the log still accepts them, new ones
-    (agencies registered first if need be) for the rest."""
+    (agencies registered first if need be) for the rest; one read of the registry, one append."""
     registry = await current_registry(js, bus)
     keys: dict[str, str] = {}
+    events: list[Event] = []
     for code, name, kind, areas in DEMO_AGENCIES:
         token = kept.get(code)
         if token and isinstance(authenticate(registry, token), Agency):
             keys[code] = token
         else:
-            keys[code] = await provision(js, bus, code, name, kind, areas)
+            more, keys[code], registry = provisioned(registry, code, name, kind, areas)
+            events += more
+    await append(js, bus, events)
     return keys
 
 
