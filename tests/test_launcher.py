@@ -23,7 +23,7 @@ pytestmark = pytest.mark.system
 
 
 def test_up_runs_the_whole_system_and_ctrl_c_stops_it(tmp_path: Path) -> None:
-    ports = {name: str(free_port()) for name in ("INTAKE", "PROJECTION", "INBOX", "EMBEDDED_NATS")}
+    ports = {name: str(free_port()) for name in ("INTAKE", "PROJECTION", "INBOX", "EMBEDDED_NATS", "ACCESS")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
     env |= {f"DESK_{name}_PORT": port for name, port in ports.items()} | {"PYTHONUNBUFFERED": "1"}
     log = tmp_path / "up.log"
@@ -41,12 +41,20 @@ def test_up_runs_the_whole_system_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         report_id = answer.json()["report_id"]
 
         def escalated() -> dict | None:
-            items = httpx.get(f"{projection}/v1/incidents").json()["items"]
+            items = httpx.get(f"{projection}/v1/incidents", headers=demo_person(text)).json()["items"]
             return next((i for i in items if i["report_id"] == report_id and i["alerts_delivered"] == 2), None)
 
         wait_for(escalated, 30, what="the incident escalated with both alerts delivered")
         assert "ALERT for polsek:11.13.02" in log.read_text()
         assert (tmp_path / "nats" / "jetstream").is_dir() and (tmp_path / "projection.db").exists()
+        anonymous = subprocess.run([sys.executable, "-c", "import asyncio, nats; asyncio.run(nats.connect("
+                                    f"'nats://127.0.0.1:{ports['EMBEDDED_NATS']}', allow_reconnect=False))"],
+                                   capture_output=True, text=True, timeout=30)
+        assert anonymous.returncode != 0 and "Authorization Violation" in anonymous.stderr
+        listing = subprocess.run([sys.executable, "-m", "desk_pemilu.cli", "access", "list"], capture_output=True,
+                                 text=True, timeout=60, env=env | {"DESK_STATE_DIR": str(tmp_path)})
+        assert listing.returncode == 0 and "kesbangpol" in listing.stdout, listing.stderr
+        assert "Violation" not in (tmp_path / "nats-server.log").read_text()  # the services need nothing more
     finally:
         os.killpg(launcher.pid, signal.SIGINT)
         code = launcher.wait(30)
@@ -64,8 +72,15 @@ def demo_auth(banner: str) -> dict[str, str]:
     return bearer(found[2])
 
 
+def demo_person(banner: str, role: str = "leader") -> dict[str, str]:
+    """The demo person token of `role` the launcher printed, as a request header."""
+    found = re.search(rf"^demo person token \({role}, login [a-z.-]+\): (dps_\S+)$", banner, re.M)
+    assert found, banner[-3000:]
+    return bearer(found[1])
+
+
 def launch(tmp_path: Path, **extra_env: str) -> tuple[subprocess.Popen[bytes], Path, dict[str, str]]:
-    ports = {name: str(free_port()) for name in ("INTAKE", "PROJECTION", "INBOX", "EMBEDDED_NATS")}
+    ports = {name: str(free_port()) for name in ("INTAKE", "PROJECTION", "INBOX", "EMBEDDED_NATS", "ACCESS")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
     env |= {f"DESK_{name}_PORT": port for name, port in ports.items()} | {"PYTHONUNBUFFERED": "1"} | extra_env
     log = tmp_path / "up.log"

@@ -26,7 +26,9 @@ from desk_shared.contracts.events import Event, ReportSubmitted
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.settings import BusSettings
 from desk_testing import samples
+from desk_testing.agencies import bearer
 from desk_testing.fixtures import assert_projected_exactly, assert_rebuild_matches, row_count
+from desk_testing.people import person_token
 
 pytestmark = pytest.mark.system
 
@@ -97,7 +99,8 @@ def test_killed_mid_stream_it_resumes_and_a_rebuild_matches(bus: BusSettings, da
         wait_for(lambda: position(live) == last, 30, "the restarted projection to catch up", 0.05)
         health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()
         assert (health["position"], health["stream_last_sequence"], health["lag"]) == (last, last, 0)
-        listed = httpx.get(f"http://127.0.0.1:{port}/v1/incidents", params={"limit": 1}, timeout=5).json()
+        listed = httpx.get(f"http://127.0.0.1:{port}/v1/incidents", params={"limit": 1}, timeout=5,
+                           headers=bearer(person_token(bus, "recovery-leader"))).json()
         assert listed["total"] == REPORTS
         started = time.monotonic()
         assert second.stop(timeout=10) == 0, second.output()

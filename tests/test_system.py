@@ -59,7 +59,8 @@ def test_critical_report_is_triaged_escalated_alerted_and_projected(system: Runn
     assert all("KRITIS" in a["message"] and "Blangkejeren" in a["message"] for a in alerts)
 
     def timeline_complete() -> list[str] | None:
-        detail = httpx.get(f"{system.projection}/v1/incidents/{incident['incident_id']}").json()
+        detail = httpx.get(f"{system.projection}/v1/incidents/{incident['incident_id']}",
+                           headers=system.reader).json()
         kinds = [entry["event_type"] for entry in detail["timeline"]]
         return kinds if kinds.count("AlertDelivered") == 2 else None
 
@@ -77,7 +78,7 @@ def test_calm_report_is_classified_and_not_escalated(system: RunningSystem) -> N
     assert incident["category"] == "village_official_neutrality"
     assert incident["severity"] in ("rendah", "sedang")
     assert incident["escalated_at"] is None
-    situation = httpx.get(f"{system.projection}/v1/situation").json()
+    situation = httpx.get(f"{system.projection}/v1/situation", headers=system.reader).json()
     assert "11.13.01" in json.dumps(situation)
 
 
@@ -97,7 +98,8 @@ def test_duplicate_submission_makes_one_event_and_one_incident(system: RunningSy
     submitted = [e for e in system.events("ReportSubmitted") if e["payload"]["report_id"] == report_id]
     triaged = [e for e in system.events("ReportTriaged") if e["payload"]["report_id"] == report_id]
     assert len(submitted) == len(triaged) == 1
-    items = httpx.get(f"{system.projection}/v1/incidents", params={"limit": 500}).json()["items"]
+    items = httpx.get(f"{system.projection}/v1/incidents", params={"limit": 500},
+                      headers=system.reader).json()["items"]
     assert [i["report_id"] for i in items].count(report_id) == 1
 
 
@@ -228,13 +230,15 @@ def test_reports_of_every_kind_are_classified_and_escalated_as_a_desk_officer_wo
         incident = wait_for(lambda report_id=report_id: system.incident_of(report_id), 20, what="the incident")
         assert incident["category"] == category, incident
         if severity is None:  # not urgent; the model may still raise it, but then a desk officer must check
-            detail = httpx.get(f"{system.projection}/v1/incidents/{incident['incident_id']}").json()
+            detail = httpx.get(f"{system.projection}/v1/incidents/{incident['incident_id']}",
+                           headers=system.reader).json()
             raised = "severity_raised_by_model" in detail["review_reasons"] and detail["needs_review"]
             assert incident["severity"] in ("rendah", "sedang") or raised, detail
         else:
             assert incident["severity"] == severity, incident
             wait_for(lambda report_id=report_id: system.incident_of(report_id)["status"] == "escalated", 20,
                      what="the escalation")
-    detail = httpx.get(f"{system.projection}/v1/incidents/{incident['incident_id']}").json()
+    detail = httpx.get(f"{system.projection}/v1/incidents/{incident['incident_id']}",
+                       headers=system.reader).json()
     assert detail["rule_set_version"] and detail["model_version"] and detail["evidence"]
     assert isinstance(detail["needs_review"], bool) and isinstance(detail["review_reasons"], list)

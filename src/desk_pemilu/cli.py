@@ -11,21 +11,28 @@ leaves it unacked for later), then the alert inbox, then NATS."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
-from desk_access.demo import demo_keys_kept
+from desk_access.__main__ import main as access_main
+from desk_access.demo import demo_keys_kept, demo_people_kept
+from desk_access.nats_authorization import OPERATOR
 from desk_access.operations import Unreachable
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port, port_is_free
+from desk_pemilu.nats_users import PASSWORDS_FILE, NatsRoles, secured_nats, users_sync_process
 from desk_pemilu.processes import ServiceProcess, service_command, service_processes, stop_all
 from desk_shared.runtime.settings import BusSettings
 
 RESTART_DELAY_CAP_SECONDS = 30.0
+NATS_URL_FILE = "nats-url"
+"""Where `up` notes its embedded server's address, for `access` to find it."""
 
 
 def say(text: str) -> None:
@@ -71,14 +78,19 @@ def up(state_dir: Path) -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     services: list[ServiceProcess] = []
     try:
+        roles: NatsRoles | None = None
         if not os.environ.get("DESK_NATS_URL"):
-            nats = EmbeddedNats(state_dir / "nats", int(pick_port("DESK_EMBEDDED_NATS_PORT", 14222)))
+            nats, roles = secured_nats(state_dir, int(pick_port("DESK_EMBEDDED_NATS_PORT", 14222)))
             nats.start(log_file=state_dir / "nats-server.log")
             env["DESK_NATS_URL"] = nats.url
+            (state_dir / NATS_URL_FILE).write_text(nats.url)
+            extra.append(users_sync_process(nats, roles, env))
         if not os.environ.get("DESK_PROJECTION_DATABASE_URL"):
             env["DESK_PROJECTION_DATABASE_URL"] = f"sqlite:///{state_dir / 'projection.db'}"
         env["DESK_INTAKE_PORT"] = pick_port("DESK_INTAKE_PORT", 8700)
         env["DESK_PROJECTION_PORT"] = pick_port("DESK_PROJECTION_PORT", 8701)
+        env["DESK_ACCESS_PORT"] = pick_port("DESK_ACCESS_PORT", 8703)
+        inbox_port = None
         if not os.environ.get("DESK_NOTIFY_CONTACTS_FILE"):
             inbox_port = pick_port("DESK_INBOX_PORT", 8702)
             contacts = state_dir / "contacts.toml"
@@ -87,23 +99,27 @@ def up(state_dir: Path) -> int:
             env["DESK_NOTIFY_CONTACTS_FILE"] = str(contacts)
             extra.append(ServiceProcess("inbox", service_command("desk_pemilu.inbox", "--port", inbox_port), {},
                                         own_group=True))  # Ctrl-C stops it after the services
+        nats_url = env.get("DESK_NATS_URL") or os.environ["DESK_NATS_URL"]
+        operator = roles.bus(nats_url, OPERATOR) if roles else BusSettings(nats_url=nats_url)
         try:
-            keys = demo_keys_kept(BusSettings(nats_url=env.get("DESK_NATS_URL") or os.environ["DESK_NATS_URL"]),
-                                  state_dir / "demo-keys.json")
+            keys = demo_keys_kept(operator, state_dir / "demo-keys.json")
+            people = demo_people_kept(operator, state_dir / "demo-people.json")
         except Unreachable as exc:
             say(f"cannot register the demo agencies: {exc}")
             return 1
-        services = service_processes(env)
+        services = service_processes(env, own_env=roles.env if roles else None)
         processes = services + extra
         for p in processes:
             p.start()
         intake = f"http://127.0.0.1:{env['DESK_INTAKE_PORT']}"
         projection = f"http://127.0.0.1:{env['DESK_PROJECTION_PORT']}"
-        if not (wait_until_serving(intake + "/health", processes)
-                and wait_until_serving(projection + "/health", processes)):
+        access = f"http://127.0.0.1:{env['DESK_ACCESS_PORT']}"
+        if not all(wait_until_serving(url + "/health", processes) for url in (intake, projection, access)):
             say("the services did not come up; see their output above")
             return 1
-        banner(intake, projection, env, nats, extra, keys)
+        banner(Addresses(intake, projection, access, nats_url, inbox_port,
+                         env.get("DESK_PROJECTION_DATABASE_URL") or os.environ["DESK_PROJECTION_DATABASE_URL"]),
+               nats, keys, people)
         supervise(processes)
     except Stop as why:
         say(f"{why}: stopping")
@@ -118,25 +134,40 @@ def up(state_dir: Path) -> int:
     return 0
 
 
-def banner(intake: str, projection: str, env: dict[str, str], nats: EmbeddedNats | None,
-           extra: list[ServiceProcess], keys: dict[str, str]) -> None:
+@dataclass(frozen=True)
+class Addresses:
+    intake: str
+    projection: str
+    access: str
+    nats: str
+    inbox_port: str | None
+    database: str
+
+
+def banner(at: Addresses, nats: EmbeddedNats | None, keys: dict[str, str],
+           people: dict[str, dict[str, str]]) -> None:
     lines = [
         "Desk Pemilu is running.",
-        f"  intake API      {intake}      (docs {intake}/docs)  POST /v1/reports",
-        f"  projection API  {projection}      (docs {projection}/docs)  GET /v1/incidents, /v1/situation",
-        f"  NATS            {env.get('DESK_NATS_URL') or os.environ.get('DESK_NATS_URL')}"
-        + (f"  (embedded, data in {nats.store_dir})" if nats else ""),
+        f"  intake API      {at.intake}      (docs {at.intake}/docs)  POST /v1/reports (agency key)",
+        f"  projection API  {at.projection}      (docs {at.projection}/docs)  GET /v1/incidents, /v1/situation "
+        "(person token)",
+        f"  access API      {at.access}      (docs {at.access}/docs)  POST /v1/login, /v1/tokens",
+        f"  NATS            {at.nats}"
+        + (f"  (embedded, data in {nats.store_dir}; users and passwords in {nats.store_dir.parent / PASSWORDS_FILE},"
+           " `./desk access list` shows who may do what)" if nats else ""),
+        f"  read models     {at.database}",
     ]
-    if database := env.get("DESK_PROJECTION_DATABASE_URL"):
-        lines.append(f"  read models     {database}")
-    if extra:
-        lines.append(f"  alert inbox     http://127.0.0.1:{extra[0].argv[-1]}  (prints every alert it receives)")
+    if at.inbox_port:
+        lines.append(f"  alert inbox     http://127.0.0.1:{at.inbox_port}  (prints every alert it receives)")
     lines += [f"demo agency key ({code}): {token}" for code, token in keys.items()]
-    lines += ["Try:", f"  curl -s -X POST {intake}/v1/reports -H 'Content-Type: application/json' \\",
+    lines += [f"demo person token ({p['role']}, login {login}): {p['token']}" for login, p in people.items()]
+    lines += [f"demo login ({p['role']}): {login} / {p['password']}" for login, p in people.items()]
+    leader = next(p["token"] for p in people.values() if p["role"] == "leader")
+    lines += ["Try:", f"  curl -s -X POST {at.intake}/v1/reports -H 'Content-Type: application/json' \\",
               f"    -H 'Authorization: Bearer {next(iter(keys.values()))}' \\",
               "    -d '{\"kecamatan\": \"11.13.01\", \"text\": \"Massa membawa parang mendatangi TPS 03, dua petugas"
               " KPPS luka-luka\"}'",
-              f"  curl -s {projection}/v1/incidents",
+              f"  curl -s {at.projection}/v1/incidents -H 'Authorization: Bearer {leader}'",
               "Press Ctrl-C to stop."]
     print("\n".join(lines), flush=True)
 
@@ -175,9 +206,26 @@ def main(argv: list[str] | None = None) -> None:
     start = commands.add_parser("up", help="start the whole system; Ctrl-C stops it")
     start.add_argument("--state-dir", type=Path, default=Path(os.environ.get("DESK_STATE_DIR", ".desk")),
                        help="where the embedded NATS data and the SQLite read models live (default .desk)")
-    args = parser.parse_args(argv)
+    access = commands.add_parser("access", add_help=False,
+                                 help="desk-access (agencies, keys, NATS users) as the operator of `up`'s NATS")
+    access.add_argument("arguments", nargs=argparse.REMAINDER)
+    args, rest = parser.parse_known_args(argv)
     if args.command == "up":
         sys.exit(up(args.state_dir.resolve()))
+    sys.exit(operate(Path(os.environ.get("DESK_STATE_DIR", ".desk")).resolve(), args.arguments + rest))
+
+
+def operate(state_dir: Path, arguments: list[str]) -> int:
+    """`desk-access ARGUMENTS` against the embedded NATS of `up` (its address and the operator's password
+    from the state directory), unless DESK_NATS_URL says where NATS is."""
+    if not os.environ.get("DESK_NATS_URL"):
+        url_file, passwords = state_dir / NATS_URL_FILE, state_dir / PASSWORDS_FILE
+        if not (url_file.exists() and passwords.exists()):
+            say(f"no embedded NATS in {state_dir}: start the desk with `./desk up` first, or set DESK_NATS_URL")
+            return 1
+        roles = NatsRoles(json.loads(passwords.read_text()), passwords)
+        os.environ.update({"DESK_NATS_URL": url_file.read_text().strip(), **roles.env(OPERATOR)})
+    return access_main(arguments)
 
 
 if __name__ == "__main__":

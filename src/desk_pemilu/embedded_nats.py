@@ -6,6 +6,8 @@ two minutes)."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
 import subprocess
@@ -56,12 +58,19 @@ class ClusterRoute:
 
 class EmbeddedNats:
     def __init__(self, store_dir: Path, port: int, sync_always: bool = True,
-                 cluster: ClusterRoute | None = None) -> None:
+                 cluster: ClusterRoute | None = None, authorization: Path | None = None) -> None:
         self.store_dir = store_dir
         self.port = port
         self.sync_always = sync_always
         self.cluster = cluster
+        self.authorization = authorization
+        """A file with the `authorization` block (users and permissions); None: anyone may do anything."""
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        """Where the server writes its pid (SIGHUP to it reloads the authorization)."""
+        return self.store_dir / "nats-server.pid"
 
     @property
     def url(self) -> str:
@@ -69,8 +78,12 @@ class EmbeddedNats:
 
     def config_text(self) -> str:
         sync = "\n  sync_interval: always" if self.sync_always else ""
-        text = (f"listen: 127.0.0.1:{self.port}\n"
-                f"jetstream {{\n  store_dir: {str(self.store_dir)!r}{sync}\n}}\n")
+        text = (f"listen: 127.0.0.1:{self.port}\npid_file: {json.dumps(str(self.pid_file))}\n"
+                f"jetstream {{\n  store_dir: {json.dumps(str(self.store_dir))}{sync}\n}}\n")
+        if self.authorization:
+            # nats-server resolves an include against the configuration's own directory
+            relative = os.path.relpath(self.authorization.resolve(), self.store_dir.resolve())
+            text += f"include {json.dumps(relative)}\n"
         if self.cluster:
             routes = "\n".join(f"    nats-route://127.0.0.1:{p}" for p in self.cluster.route_ports)
             text += (f"server_name: {self.cluster.name}\n"

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -25,18 +26,23 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-SERVICES = {"intake": "desk_intake", "triage": "desk_triage", "projection": "desk_projection", "notify": "desk_notify"}
-"""Each service of the system and the module that runs it."""
+SERVICES: dict[str, tuple[str, ...]] = {
+    "intake": ("desk_intake",), "triage": ("desk_triage",), "projection": ("desk_projection",),
+    "notify": ("desk_notify",), "access": ("desk_access", "serve")}
+"""Each service of the system and the module (and arguments) that runs it."""
 
 
 def service_command(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def service_processes(env: dict[str, str], log_dir: Path | None = None) -> list[ServiceProcess]:
-    """The four services, each its own process, configured through `env`."""
-    return [ServiceProcess(name, service_command(module), env, log_dir / f"{name}.log" if log_dir else None)
-            for name, module in SERVICES.items()]
+def service_processes(env: dict[str, str], log_dir: Path | None = None,
+                      own_env: Callable[[str], dict[str, str]] | None = None) -> list[ServiceProcess]:
+    """The services, each its own process, configured through `env` and `own_env(name)` (its NATS
+    user, for one)."""
+    return [ServiceProcess(name, service_command(*command), env | (own_env(name) if own_env else {}),
+                           log_dir / f"{name}.log" if log_dir else None)
+            for name, command in SERVICES.items()]
 
 
 def stop_all(processes: list[ServiceProcess], timeout: float = 10.0) -> None:

@@ -102,3 +102,20 @@ def test_a_poison_message_among_the_access_events_is_skipped(bus: BusSettings) -
     assert desk_access(bus, "issue", "kpu").returncode == 0
     listed = desk_access(bus, "list")
     assert listed.returncode == 0 and "kpu  (kpu) KPU" in listed.stdout and "valid" in listed.stdout
+
+
+def test_nats_config_writes_a_user_per_valid_key_and_the_roles(bus: BusSettings, tmp_path) -> None:
+    desk_access(bus, "register", "kpu", "--name", "KPU Kabupaten Gayo Lues", "--kind", "kpu", "--regency", "11.13")
+    first = token_in(desk_access(bus, "issue", "kpu").stdout)
+    second = token_in(desk_access(bus, "issue", "kpu").stdout)
+    desk_access(bus, "revoke", keys.parse(first).key_id, "--reason", "lost")  # type: ignore[union-attr]
+    output, passwords = tmp_path / "authorization.conf", tmp_path / "passwords.json"
+    written = desk_access(bus, "nats-config", "--passwords", str(passwords), "--output", str(output))
+    assert written.returncode == 0, written.stderr
+    assert "8 NATS users" in written.stdout  # operator, auditor, five services, the one valid key
+    text = output.read_text()
+    assert keys.nats_user(keys.parse(second).key_id) in text  # type: ignore[union-attr]
+    assert keys.nats_user(keys.parse(first).key_id) not in text  # type: ignore[union-attr]
+    assert second not in text and "password" in text and oct(passwords.stat().st_mode)[-3:] == "600"
+    again = desk_access(bus, "nats-config", "--passwords", str(passwords), "--output", str(output))
+    assert "(unchanged)" in again.stdout and output.read_text() == text

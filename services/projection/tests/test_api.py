@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 
@@ -13,10 +14,15 @@ from desk_projection.api import create_app
 from desk_projection.database import make_engine
 from desk_projection.projector import Delivered, Projector
 from desk_projection.settings import ProjectionSettings
+from desk_shared.access.people import Principal
+from desk_shared.contracts.agencies import Areas
 from desk_shared.contracts.events import Event, derived_id
+from desk_shared.contracts.people import Role
 from desk_shared.contracts.taxonomy import Category, Severity
 from desk_shared.runtime.log_reader import ReaderStatus
 from desk_testing import samples
+from desk_testing.agencies import everywhere
+from desk_testing.people import StaticGuard
 
 REPORTS = 24
 
@@ -40,13 +46,42 @@ def log(engine: Engine) -> list[Event]:
     return events
 
 
+LEADER = Principal("p-1", "pimpinan", (Role.LEADER,), everywhere())
+CAMAT = Principal("p-2", "camat.kutapanjang", (Role.LEADER,), Areas(kecamatan=("11.13.02",)))
+
+
 @pytest.fixture
 def client(engine: Engine, database_url: str, log: list[Event]) -> Iterator[TestClient]:
     reading = make_engine(database_url)
     settings = ProjectionSettings(database_url=database_url, region_regencies="11.13, 11.14")
-    with TestClient(create_app(reading, settings, FixedStream(len(log) + 5))) as test_client:
+    app = create_app(reading, settings, FixedStream(len(log) + 5))
+    app.state.people_guard = StaticGuard({"leader-token": LEADER, "camat-token": CAMAT})
+    with TestClient(app, headers={"Authorization": "Bearer leader-token"}) as test_client:
         yield test_client
     reading.dispose()
+
+
+@pytest.mark.parametrize("path", ["/v1/incidents", "/v1/situation", f"/v1/incidents/{uuid.uuid4()}"])
+@pytest.mark.parametrize("headers", [{"Authorization": ""}, {"Authorization": "Bearer stolen"},
+                                     {"Authorization": "Basic bGVhZGVyOng="}])
+def test_every_read_needs_a_person(client: TestClient, path: str, headers: dict[str, str]) -> None:
+    answer = client.get(path, headers=headers)
+    assert answer.status_code in (401, 403)
+    assert "items" not in answer.text and "kecamatan" not in answer.text
+    assert client.get("/health", headers=headers).status_code == 200
+
+
+def test_a_person_sees_only_their_areas(client: TestClient, log: list[Event]) -> None:
+    camat = {"Authorization": "Bearer camat-token"}
+    everything = client.get("/v1/incidents", params={"limit": 500}).json()["items"]
+    mine = client.get("/v1/incidents", params={"limit": 500}, headers=camat).json()["items"]
+    assert mine and {i["kecamatan_code"] for i in mine} == {"11.13.02"}
+    assert len(mine) == sum(1 for i in everything if i["kecamatan_code"] == "11.13.02")
+    other = next(i for i in everything if i["kecamatan_code"] != "11.13.02")
+    assert client.get(f"/v1/incidents/{other['incident_id']}", headers=camat).status_code == 404
+    assert client.get(f"/v1/incidents/{mine[0]['incident_id']}", headers=camat).status_code == 200
+    places = client.get("/v1/situation", headers=camat).json()["kecamatan"]
+    assert [k["code"] for k in places] == ["11.13.02"]
 
 
 def triaged(log: list[Event]) -> list[Event]:

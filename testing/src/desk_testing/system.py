@@ -19,6 +19,7 @@ from desk_pemilu.processes import ServiceProcess, service_processes, stop_all
 from desk_shared.runtime.settings import BusSettings
 from desk_testing.agencies import agency_key, bearer
 from desk_testing.fixtures import bus_env, fresh_bus, read_stream, wait_for
+from desk_testing.people import person_token
 
 
 @dataclass
@@ -30,17 +31,25 @@ class RunningSystem:
     processes: list[ServiceProcess]
     key: str
     """An API key of agency `test-agency`, which may report from anywhere."""
+    token: str
+    """A bearer token of a leader who sees everywhere: for the projection's API."""
+    access: str
 
     @property
     def auth(self) -> dict[str, str]:
         return bearer(self.key)
+
+    @property
+    def reader(self) -> dict[str, str]:
+        return bearer(self.token)
 
     def events(self, event_type: str | None = None) -> list[dict]:
         found = [json.loads(data) for _, _, data in read_stream(self.bus)]
         return [e for e in found if event_type is None or e["type"] == event_type]
 
     def incident_of(self, report_id: str) -> dict | None:
-        items = httpx.get(f"{self.projection}/v1/incidents", params={"limit": 500}).json()["items"]
+        items = httpx.get(f"{self.projection}/v1/incidents", params={"limit": 500},
+                          headers=self.reader).json()["items"]
         return next((i for i in items if i["report_id"] == report_id), None)
 
     def logs(self) -> str:
@@ -55,21 +64,22 @@ def system(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     threading.Thread(target=inbox.serve_forever, daemon=True).start()
     contacts = home / "contacts.toml"
     contacts.write_text(f'[[contact]]\nmatch = "*"\nwebhook = "http://127.0.0.1:{inbox.server_port}/alerts"\n')
-    intake_port, projection_port = free_port(), free_port()
+    intake_port, projection_port, access_port = free_port(), free_port(), free_port()
     env = bus_env(bus) | {
         "DESK_INTAKE_PORT": str(intake_port),
         "DESK_PROJECTION_PORT": str(projection_port),
+        "DESK_ACCESS_PORT": str(access_port),
         "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{home / 'projection.db'}",
         "DESK_NOTIFY_CONTACTS_FILE": str(contacts),
     }
-    key = agency_key(bus)
+    key, token = agency_key(bus), person_token(bus, "test-leader")
     processes = service_processes(env, home)
     for p in processes:
         p.start()
     running = RunningSystem(bus, f"http://127.0.0.1:{intake_port}", f"http://127.0.0.1:{projection_port}",
-                            inbox, processes, key)
+                            inbox, processes, key, token, f"http://127.0.0.1:{access_port}")
     try:
-        for url in (running.intake, running.projection):
+        for url in (running.intake, running.projection, running.access):
             wait_for(lambda url=url: _answers(url + "/health"), 60, what=f"{url} to serve")
         yield running
     finally:

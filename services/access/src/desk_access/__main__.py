@@ -6,6 +6,10 @@
     desk-access issue CODE              prints the new key once; the log keeps only its digest
     desk-access rotate KEY_ID           a new key for the same agency, the old one revoked
     desk-access revoke KEY_ID --reason TEXT
+    desk-access person add|roles|disable|password|erase|list ...   the desk's people (see person --help)
+    desk-access serve                   the access service: people's login API
+    desk-access nats-config --passwords FILE --output FILE [--reload-pid-file FILE] [--follow]
+                                        nats-server's users from the registry (once, or kept current)
 
 Every change is an event in the log with the operator as its actor (`--operator`, else
 `DESK_OPERATOR`, else the login name). Exit status: 0 done, 2 refused or bad input (nothing
@@ -19,15 +23,24 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
+from desk_access import people_cli
+from desk_access.nats_authorization import users
+from desk_access.nats_sync import follow, reload_server, role_passwords, verifiers, write_authorization
 from desk_access.operations import Unreachable, append, current_registry, session
+from desk_access.people_admin import Desk
+from desk_access.service import serve
+from desk_access.settings import AccessSettings
 from desk_shared.access import registry as access
 from desk_shared.access.registry import Refused, Registry
+from desk_shared.contracts import subjects
 from desk_shared.contracts.agencies import AgencyCode, AgencyKind, Areas, RegencyCode
 from desk_shared.contracts.envelope import Actor, Event, KecamatanCode
 from desk_shared.contracts.regions import regions
+from desk_shared.runtime.process import run_until_stopped, setup_logging
 from desk_shared.runtime.settings import BusSettings
 
 PRODUCER = "desk-access"
@@ -62,6 +75,15 @@ def _parser() -> argparse.ArgumentParser:
     revoke = commands.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id")
     revoke.add_argument("--reason", required=True)
+    people_cli.add_commands(commands, areas, _code)
+    commands.add_parser("serve", help="run the access service: the login API (DESK_ACCESS_HOST/PORT)")
+    nats = commands.add_parser("nats-config", help="write nats-server's authorization (users and permissions) "
+                                                   "generated from the registry")
+    nats.add_argument("--passwords", type=Path, required=True,
+                      help="the roles' passwords (operator, auditor, services), JSON, created if missing (mode 600)")
+    nats.add_argument("--output", type=Path, required=True, help="the file nats-server includes")
+    nats.add_argument("--reload-pid-file", type=Path, help="nats-server's pid file: reload it after each change")
+    nats.add_argument("--follow", action="store_true", help="keep running: rewrite on every change of the registry")
     return parser
 
 
@@ -93,8 +115,11 @@ def listing(registry: Registry) -> str:
     for code in sorted(registry.agencies):
         agency = registry.agencies[code]
         lines.append(f"{code}  ({agency.kind}) {agency.name}: reports for {agency.areas.describe()}")
+        lines.append(f"    may: POST /v1/reports with a valid key; over NATS (user dpk_<key id>, the key as "
+                     f"password) publish {subjects.intake_report_subject(code)} only")
         for key in registry.keys_of(code):
-            lines.append(f"    key {key.key_id}  {'REVOKED: ' + key.revoked if key.revoked else 'valid'}")
+            state = "REVOKED: " + key.revoked if key.revoked else "valid" + ("" if key.nats_bcrypt else " (HTTP only)")
+            lines.append(f"    key {key.key_id}  {state}")
     return "\n".join(lines)
 
 
@@ -134,10 +159,37 @@ async def _run(args: argparse.Namespace, bus: BusSettings) -> str:
         return told
 
 
+async def _person(args: argparse.Namespace, bus: BusSettings) -> str:
+    async with session(bus, args.connect_seconds) as js:
+        return await people_cli.run(args, Desk(js, bus, Actor(kind="person", id=args.operator), PRODUCER))
+
+
+async def _nats_config(args: argparse.Namespace, bus: BusSettings) -> str:
+    role_verifiers = verifiers(role_passwords(args.passwords))
+    async with session(bus, args.connect_seconds) as js:
+        registry = await current_registry(js, bus)
+    changed = write_authorization(args.output, registry, bus, role_verifiers)
+    if changed and args.reload_pid_file:
+        reload_server(args.reload_pid_file)
+    count = len(users(registry, bus, role_verifiers))
+    return f"{args.output}: {count} NATS users" + ("" if changed else " (unchanged)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    bus = BusSettings()
+    if args.command == "serve":
+        setup_logging(bus.log_level, "access")
+        run_until_stopped(lambda stop: serve(AccessSettings(), bus, stop))
+        return 0
+    if args.command == "nats-config" and args.follow:
+        role_verifiers = verifiers(role_passwords(args.passwords))
+        setup_logging(bus.log_level, "desk-access")
+        run_until_stopped(lambda stop: follow(bus, args.output, role_verifiers, args.reload_pid_file, stop))
+        return 0
     try:
-        print(asyncio.run(_run(args, BusSettings())))
+        run = {"nats-config": _nats_config, "person": _person}.get(args.command, _run)
+        print(asyncio.run(run(args, bus)))
     except Refused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 2

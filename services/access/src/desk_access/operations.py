@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Sequence
 
 from nats.js import JetStreamContext
 
+from desk_shared.access import people
+from desk_shared.access.people import People
 from desk_shared.access.registry import Registry, evolve
 from desk_shared.contracts import subjects
 from desk_shared.contracts.envelope import Event
@@ -44,6 +46,11 @@ async def session(bus: BusSettings, connect_seconds: float = 10.0) -> AsyncItera
 async def current_registry(js: JetStreamContext, bus: BusSettings) -> Registry:
     async with asyncio.timeout(READ_SECONDS):
         return await folded(js, bus.stream_name, subjects.AGENCY_EVENTS, Registry(), evolve)
+
+
+async def current_people(js: JetStreamContext, bus: BusSettings) -> People:
+    async with asyncio.timeout(READ_SECONDS):
+        return await folded(js, bus.stream_name, subjects.PEOPLE_EVENTS, People(), people.evolve)
 
 
 async def append(js: JetStreamContext, bus: BusSettings, events: Sequence[Event]) -> None:

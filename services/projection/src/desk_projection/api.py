@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal, Protocol
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
+from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_projection import queries
 from desk_projection.health import ERROR, SkippedSummary, assess
 from desk_projection.responses import (
@@ -22,9 +23,13 @@ from desk_projection.responses import (
 )
 from desk_projection.settings import ProjectionSettings
 from desk_projection.situation import build_situation
+from desk_shared.access.people import Capability, Principal
 from desk_shared.contracts.regions import regions
 from desk_shared.contracts.taxonomy import Category, Severity
 from desk_shared.runtime.log_reader import ReaderStatus
+
+Reader = Annotated[Principal, Depends(requires(Capability.READ_BOARD))]
+"""Every read asks for a person with a session or token (only /health does not)."""
 
 KECAMATAN_PATTERN = r"^\d{2}\.\d{2}\.\d{2}$"
 REGENCY_PATTERN = r"^\d{2}\.\d{2}$"
@@ -50,8 +55,9 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
                               "event log. Classifications marked 'otomatis' are machine-derived.",
                   version="1")
 
-    @app.get("/v1/incidents", response_model=IncidentPage, tags=["incidents"])
+    @app.get("/v1/incidents", response_model=IncidentPage, tags=["incidents"], responses=AUTH_RESPONSES)
     def list_incidents(
+        principal: Reader,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         kecamatan: Annotated[str | None, Query(pattern=KECAMATAN_PATTERN, examples=["11.13.01"])] = None,
@@ -61,35 +67,36 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         status: Literal["triaged", "escalated"] | None = None,
         needs_review: Annotated[bool | None, Query(description="true: only those a desk officer must check")] = None,
     ) -> IncidentPage:
-        """Incidents, newest first."""
+        """Incidents in the person's areas, newest first."""
         where = queries.IncidentFilter(kecamatan=kecamatan, regency=regency,
                                        category=category.value if category else None,
                                        severity=severity.value if severity else None, status=status,
-                                       needs_review=needs_review)
+                                       needs_review=needs_review, scope=principal.areas)
         with engine.connect() as conn:
             rows, total = queries.list_incidents(conn, where, limit, offset)
         return IncidentPage(items=[incident_item(r, directory) for r in rows], total=total, limit=limit,
                             offset=offset)
 
     @app.get("/v1/incidents/{incident_id}", response_model=IncidentDetail, tags=["incidents"],
-             responses={404: {"description": "No such incident"}})
-    def get_incident(incident_id: uuid.UUID) -> IncidentDetail:
-        """One incident with its evidence, liaisons and every event about it in log order."""
+             responses={404: {"description": "No such incident (or not in the person's areas)"}, **AUTH_RESPONSES})
+    def get_incident(incident_id: uuid.UUID, principal: Reader) -> IncidentDetail:
+        """One incident with its evidence, liaisons and every event about it in log order (404 also
+        for an incident outside the person's areas)."""
         with engine.connect() as conn:
             row = queries.get_incident(conn, incident_id)
-            if row is None:
+            if row is None or not principal.sees(row.kecamatan_code):
                 raise HTTPException(status_code=404, detail=f"incident {incident_id} not found")
             events = list(queries.incident_timeline(conn, incident_id))
         return incident_detail(row, events, directory)
 
-    @app.get("/v1/situation", response_model=Situation, tags=["situation"])
-    def situation() -> Situation:
-        """Per kecamatan: incidents by category and severity, worst first."""
+    @app.get("/v1/situation", response_model=Situation, tags=["situation"], responses=AUTH_RESPONSES)
+    def situation(principal: Reader) -> Situation:
+        """Per kecamatan of the person's areas: incidents by category and severity, worst first."""
         with engine.connect() as conn:  # one transaction: counts and position agree
             position = queries.position(conn)
             incident_counts = queries.incident_counts(conn)
             report_counts = queries.report_counts(conn)
-        return build_situation(position, incident_counts, report_counts, directory, regency_codes)
+        return build_situation(position, incident_counts, report_counts, directory, regency_codes, principal.areas)
 
     @app.get("/health", response_model=Health, tags=["operations"],
              responses={503: {"description": "Stopped (status 'error'), or the read-model database is unreachable"}})

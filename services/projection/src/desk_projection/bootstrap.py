@@ -3,43 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from desk_access.api_server import ApiServer
 from desk_projection.api import create_app
 from desk_projection.database import make_engine, migrate
 from desk_projection.projector import Projector
 from desk_projection.settings import ProjectionSettings
+from desk_shared.access.guard import PeopleGuard
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.log_reader import LogReader, ReadTotals, RetryPolicy
 from desk_shared.runtime.settings import BusSettings
-from desk_shared.runtime.streams import ensure_streams
+from desk_shared.runtime.streams import ensure_streams, streams_ready
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "projection"
 """The name of the projection's reader (its consumers, its dead letters)."""
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handlers (the process's stop event governs everything),
-    announcing its address once it listens."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            log.info("projection API listening on http://%s:%d", self.config.host, self.config.port)
 
 
 def log_reader(projector: Projector, settings: ProjectionSettings, bus: BusSettings, **options: Any) -> LogReader:
@@ -63,11 +49,11 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
         await asyncio.to_thread(migrate, writer)
         log.info("read models in %s", safe_url(settings.database_url))
         reader = log_reader(Projector(writer), settings, bus)
-        config = uvicorn.Config(create_app(reading, settings, reader), host=settings.host, port=settings.port,
-                                log_config=None, log_level="warning", access_log=False, lifespan="off")
-        server = _Server(config)
+        app = create_app(reading, settings, reader)
+        server = ApiServer(app, settings.host, settings.port, "projection")
         projecting = asyncio.create_task(reader.run(stop), name="projection-reader")
         serving = asyncio.create_task(server.serve(), name="projection-api")
+        guarding = asyncio.create_task(guard_people(app, bus, stop), name="projection-guard")
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({projecting, serving, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if not stop.is_set():
@@ -75,8 +61,8 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
         log.info("stopping")
         stop.set()
         server.should_exit = True
-        await asyncio.wait({projecting, serving}, timeout=10)
-        for task in (projecting, serving):
+        await asyncio.wait({projecting, serving, guarding}, timeout=10)
+        for task in (projecting, serving, guarding):
             if not task.done():
                 task.cancel()
             elif not task.cancelled() and task.exception():
@@ -85,6 +71,20 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
     finally:
         writer.dispose()
         reading.dispose()
+
+
+async def guard_people(app: FastAPI, bus: BusSettings, stop: asyncio.Event) -> None:
+    """Know the people and their sessions (the API answers 503 to people until then), until `stop`."""
+    nc = await connect(bus, "projection-guard")
+    try:
+        js = nc.jetstream()
+        await streams_ready(js, bus)
+        guard = await PeopleGuard.start(js, bus)
+        app.state.people_guard = guard
+        await stop.wait()
+        await guard.stop()
+    finally:
+        await nc.close()
 
 
 def tune_garbage_collector(settings: ProjectionSettings) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Row
 
 from desk_projection.projector import CHECKPOINT
 from desk_projection.tables import checkpoints, incidents, reports, skipped_events, timeline
+from desk_shared.contracts.agencies import Areas
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,15 @@ class IncidentFilter:
     severity: str | None = None
     status: str | None = None
     needs_review: bool | None = None
+    scope: Areas | None = None
+    """Only incidents in these areas (the asking person's)."""
 
     def clauses(self) -> list[sa.ColumnElement[bool]]:
         found: list[sa.ColumnElement[bool]] = []
+        if self.scope is not None:
+            code = incidents.c.kecamatan_code
+            found.append(sa.or_(sa.false(), code.in_(self.scope.kecamatan),
+                                *(code.startswith(f"{r}.", autoescape=True) for r in self.scope.regencies)))
         if self.kecamatan:
             found.append(incidents.c.kecamatan_code == self.kecamatan)
         if self.regency:

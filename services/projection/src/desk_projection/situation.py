@@ -7,16 +7,20 @@ from collections.abc import Iterable
 from sqlalchemy.engine import Row
 
 from desk_projection.responses import KecamatanSituation, Situation, as_utc, empty_kecamatan, severity_rank
+from desk_shared.contracts.agencies import Areas
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.contracts.taxonomy import Severity
 
 
 def build_situation(position: int, incident_counts: Iterable[Row], report_counts: Iterable[Row],
-                    directory: RegionDirectory, regency_codes: frozenset[str]) -> Situation:
-    """Every kecamatan with incidents or reports, plus every kecamatan of `regency_codes`
-    (so a quiet kecamatan shows as quiet instead of missing)."""
+                    directory: RegionDirectory, regency_codes: frozenset[str], scope: Areas) -> Situation:
+    """Every kecamatan of `scope` (the person's areas) with incidents or reports, plus every kecamatan
+    of `regency_codes` and of `scope` itself (so a quiet kecamatan shows as quiet instead of missing)."""
+    seeded = [area.code for area in directory.kecamatan_in(regency_codes | frozenset(scope.regencies))]
     places: dict[str, KecamatanSituation] = {
-        area.code: empty_kecamatan(area.code, directory) for area in directory.kecamatan_in(regency_codes)}
+        code: empty_kecamatan(code, directory) for code in [*seeded, *scope.kecamatan] if scope.covers(code)}
+    report_counts = [row for row in report_counts if scope.covers(row.kecamatan_code)]
+    incident_counts = [row for row in incident_counts if scope.covers(row.kecamatan_code)]
 
     def place(code: str) -> KecamatanSituation:
         if code not in places:

@@ -6,7 +6,6 @@ decisions, each refusing what the registry does not allow and returning the even
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -25,7 +24,7 @@ from desk_shared.contracts.agencies import (
     AgencyRegisteredPayload,
     Areas,
 )
-from desk_shared.contracts.envelope import Actor, Event, utc_now
+from desk_shared.contracts.envelope import Actor, Event
 from desk_shared.contracts.regions import RegionDirectory
 
 
@@ -48,6 +47,7 @@ class Credential:
     secret_sha256: str
     revoked: str | None = None
     """Why it was revoked; None while it is valid."""
+    nats_bcrypt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def evolve(registry: Registry, event: Event) -> Registry:
             agency = replace(registry.agencies[p.agency], areas=p.areas)
             return replace(registry, agencies=_with(registry.agencies, p.agency, agency))
         case AgencyKeyIssued(payload=p):
-            credential = Credential(p.key_id, p.agency, p.secret_sha256)
+            credential = Credential(p.key_id, p.agency, p.secret_sha256, nats_bcrypt=p.nats_bcrypt)
             return replace(registry, credentials=_with(registry.credentials, p.key_id, credential))
         case AgencyKeyRevoked(payload=p) if p.key_id in registry.credentials:
             credential = replace(registry.credentials[p.key_id], revoked=p.reason)
@@ -135,24 +135,13 @@ class Issued:
     event: AgencyKeyIssued
 
 
-E = TypeVar("E", bound=Event)
-
-
-def _event(cls: type[E], payload: object, actor: Actor, producer: str) -> E:
-    """A new fact decided by `actor` (not derived from another event: a fresh id and the time now)."""
-    now = utc_now()
-    event_id = uuid.uuid4()
-    return cls(event_id=event_id, occurred_at=now, recorded_at=now, correlation_id=event_id, producer=producer,
-               actor=actor, payload=payload)
-
-
 def check_areas(areas: Areas, directory: RegionDirectory) -> None:
     unknown = [r for r in areas.regencies if r not in directory.regencies]
     unknown += [k for k in areas.kecamatan if directory.kecamatan_of(k) is None]
     if unknown:
         raise Refused(f"unknown area code(s): {', '.join(unknown)}")
     if not areas.regencies and not areas.kecamatan:
-        raise Refused("an agency needs at least one area (a regency or a kecamatan)")
+        raise Refused("at least one area is needed (a regency or a kecamatan)")
 
 
 def register(registry: Registry, directory: RegionDirectory, *, code: str, name: str, kind: AgencyKind,
@@ -160,24 +149,23 @@ def register(registry: Registry, directory: RegionDirectory, *, code: str, name:
     if code in registry.agencies:
         raise Refused(f"agency {code} is already registered")
     check_areas(areas, directory)
-    return _event(AgencyRegistered, AgencyRegisteredPayload(agency=code, name=name, kind=kind, areas=areas),
-                  actor, producer)
+    return AgencyRegistered.decided(actor, producer,
+                                    AgencyRegisteredPayload(agency=code, name=name, kind=kind, areas=areas))
 
 
 def change_areas(registry: Registry, directory: RegionDirectory, *, code: str, areas: Areas, actor: Actor,
                  producer: str) -> AgencyAreasChanged:
     _agency(registry, code)
     check_areas(areas, directory)
-    return _event(AgencyAreasChanged, AgencyAreasChangedPayload(agency=code, areas=areas),
-                  actor, producer)
+    return AgencyAreasChanged.decided(actor, producer, AgencyAreasChangedPayload(agency=code, areas=areas))
 
 
 def issue(registry: Registry, *, code: str, actor: Actor, producer: str, replaces: str | None = None) -> Issued:
     _agency(registry, code)
     key = keys.new_key()
-    event = _event(AgencyKeyIssued, AgencyKeyIssuedPayload(agency=code, key_id=key.key_id,
-                                                             secret_sha256=key.secret_sha256, replaces=replaces),
-                   actor, producer)
+    event = AgencyKeyIssued.decided(actor, producer, AgencyKeyIssuedPayload(
+        agency=code, key_id=key.key_id, secret_sha256=key.secret_sha256, replaces=replaces,
+        nats_bcrypt=key.nats_bcrypt))
     return Issued(key.token, event)
 
 
@@ -187,8 +175,8 @@ def revoke(registry: Registry, *, key_id: str, reason: str, actor: Actor, produc
         raise Refused(f"no key {key_id}")
     if credential.revoked is not None:
         raise Refused(f"key {key_id} is already revoked ({credential.revoked})")
-    return _event(AgencyKeyRevoked, AgencyKeyRevokedPayload(agency=credential.agency, key_id=key_id, reason=reason),
-                  actor, producer)
+    return AgencyKeyRevoked.decided(actor, producer,
+                                    AgencyKeyRevokedPayload(agency=credential.agency, key_id=key_id, reason=reason))
 
 
 def rotate(registry: Registry, *, key_id: str, actor: Actor, producer: str) -> tuple[Issued, AgencyKeyRevoked]:

@@ -81,6 +81,8 @@ class AgencyKeyIssuedPayload(Contract):
     secret_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     replaces: KeyId | None = None
     """The key this one rotates out (revoked by its own `AgencyKeyRevoked`)."""
+    nats_bcrypt: str | None = Field(None, pattern=r"^\$2a\$\d\d\$[./A-Za-z0-9]{53}$")
+    """A bcrypt verifier of the key, for the agency's NATS user (None: the key opens only HTTP)."""
 
 
 class AgencyKeyIssued(Event):

@@ -118,6 +118,14 @@ class Event(Contract):
         return b'{"type":"%s",%s' % (self.event_type.encode(), self.model_dump_json().encode()[1:])
 
     @classmethod
+    def decided(cls, actor: Actor, producer: str, payload: Any) -> Self:
+        """A new fact decided by `actor` (not derived from another event): a fresh id, the time now."""
+        now = utc_now()
+        event_id = uuid.uuid4()
+        return cls(event_id=event_id, occurred_at=now, recorded_at=now, correlation_id=event_id, producer=producer,
+                   actor=actor, payload=payload)
+
+    @classmethod
     def caused_by(cls, cause: Event, producer: str, payload: Any, *, what: str | None = None,
                   actor: Actor | None = None, recorded_at: datetime | None = None) -> Self:
         """A derived event: its id is a function of the cause (and `what`, when one cause has

@@ -30,6 +30,13 @@ from desk_shared.contracts.envelope import (
     utc_now,
 )
 from desk_shared.contracts.incidents import IncidentEscalated, IncidentEscalatedPayload, Liaison
+from desk_shared.contracts.people import (
+    PersonDataErased,
+    PersonDisabled,
+    PersonRegistered,
+    PersonRolesChanged,
+)
+from desk_shared.contracts.privacy import AccessRecorded
 from desk_shared.contracts.reports import (
     ReportSubmitted,
     ReportSubmittedPayload,
@@ -39,6 +46,7 @@ from desk_shared.contracts.reports import (
 
 __all__ = [
     "EVENT_NAMESPACE",
+    "AccessRecorded",
     "Actor",
     "AgencyAreasChanged",
     "AgencyKeyIssued",
@@ -57,6 +65,10 @@ __all__ = [
     "IncidentEscalatedPayload",
     "KecamatanCode",
     "Liaison",
+    "PersonDataErased",
+    "PersonDisabled",
+    "PersonRegistered",
+    "PersonRolesChanged",
     "ReportSubmitted",
     "ReportSubmittedPayload",
     "ReportTriaged",

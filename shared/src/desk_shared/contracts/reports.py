@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from desk_shared.contracts.envelope import Contract, Event, KecamatanCode, RawEvent, Upcaster, VillageCode
+from desk_shared.contracts.privacy import Sealed
 from desk_shared.contracts.taxonomy import Category, Severity
 
 
@@ -22,6 +23,16 @@ class ReportSubmittedPayload(Contract):
     occurred_at: AwareDatetime | None = Field(None, description="When the reported happening took place.")
     category_hint: Category | None = None
     idempotency_key: str | None = None
+    reporter: Sealed | None = Field(None, description="Who reported it (ReporterDetails), sealed with the report's "
+                                                      "own key: erasable personal data.")
+
+
+class ReporterDetails(Contract):
+    """A reporter's personal data, as sealed in `ReportSubmitted.reporter`."""
+
+    name: str | None = Field(None, min_length=1, max_length=200, examples=["Budi Santoso"])
+    phone: str | None = Field(None, min_length=4, max_length=40, pattern=r"^\+?[0-9 ().-]{4,40}$",
+                              examples=["+62 812 3456 7890"])
 
 
 def _actor_from_agency(raw: RawEvent) -> RawEvent:

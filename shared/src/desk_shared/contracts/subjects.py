@@ -16,9 +16,20 @@ AGENCY_EVENTS = f"{EVENTS_ROOT}.agency.>"
 """Every event about agencies and their keys (`AgencyRegistered`, `AgencyKeyIssued`, ...): one
 filter, so a reader sees them in log order."""
 
+PEOPLE_EVENTS = f"{EVENTS_ROOT}.person.>"
+"""Every event about the desk's people (`PersonRegistered`, `PersonDisabled`, ...)."""
+
 INTAKE_ROOT = "desk.intake"
 INTAKE_REPORTS = f"{INTAKE_ROOT}.*.report"
 """Agencies submit with NATS request-reply to `desk.intake.<agency>.report`."""
+
+
+INBOX_ROOT = "_INBOX"
+
+
+def inbox_prefix(user: str) -> str:
+    """Where a NATS user gets its replies (`_INBOX.<user>.*`): no user may listen to another's."""
+    return f"{INBOX_ROOT}.{user}"
 
 
 def event_subject(name: str) -> str:

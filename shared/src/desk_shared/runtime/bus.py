@@ -8,6 +8,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
+from desk_shared.contracts import subjects
 from desk_shared.runtime.settings import BusSettings
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ def connect_options(settings: BusSettings, name: str, events: ConnectionLog | No
                                "reconnect_time_wait": 1, "error_cb": events.error,
                                "disconnected_cb": events.disconnected, "reconnected_cb": events.reconnected}
     if settings.nats_user:
-        options |= {"user": settings.nats_user, "password": settings.nats_password}
+        options |= {"user": settings.nats_user, "password": settings.nats_password,
+                    "inbox_prefix": subjects.inbox_prefix(settings.nats_user)}
     if settings.nats_creds_file:
         options["user_credentials"] = settings.nats_creds_file
     return options

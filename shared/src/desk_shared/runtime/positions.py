@@ -19,10 +19,10 @@ import logging
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from desk_shared.runtime.buckets import open_bucket
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import message_at
 
@@ -65,15 +65,8 @@ class PositionStore:
     @classmethod
     async def open(cls, js: JetStreamContext, settings: BusSettings) -> PositionStore:
         """The bucket, created on first use (file storage, replicated like the log)."""
-        try:
-            kv = await js.key_value(settings.positions_bucket)
-        except (NotFoundError, BadRequestError):
-            kv = await js.create_key_value(KeyValueConfig(
-                bucket=settings.positions_bucket, history=1, storage=StorageType.FILE,
-                replicas=settings.stream_replicas,
-                description="Desk Pemilu: the log position each durable consumer has finished"))
-            log.info("created key-value bucket %s for consumer positions", settings.positions_bucket)
-        return cls(kv)
+        return cls(await open_bucket(js, settings.positions_bucket, settings,
+                                     "Desk Pemilu: the log position each durable consumer has finished"))
 
     async def get(self, consumer: str) -> Position | None:
         try:

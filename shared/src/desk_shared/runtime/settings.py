@@ -19,6 +19,11 @@ class BusSettings(BaseSettings):
     dead_letter_stream_name: str = "DESK_DEADLETTER"
     positions_bucket: str = Field(
         "desk_positions", description="JetStream key-value bucket where consumers keep the position they finished.")
+    subject_keys_bucket: str = Field(
+        "desk_subject_keys", description="Key-value bucket with one key per data subject (crypto-shredding).")
+    sessions_bucket: str = Field("desk_sessions", description="Key-value bucket of people's sessions and tokens.")
+    logins_bucket: str = Field(
+        "desk_logins", description="Key-value bucket of password hashes and failed-login counts (never the log).")
     stream_replicas: int = Field(1, ge=1, le=5, description="3 in a production cluster (R3).")
     duplicate_window_seconds: float = Field(
         24 * 3600, gt=0, description="How long JetStream remembers Nats-Msg-Id values for dropping duplicates."
