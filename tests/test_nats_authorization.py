@@ -32,6 +32,7 @@ from desk_shared.access.registry import revoke
 from desk_shared.contracts import subjects
 from desk_shared.contracts.agencies import AgencyKind, Areas
 from desk_shared.contracts.envelope import Actor
+from desk_shared.contracts.people import Role
 from desk_shared.runtime.settings import BusSettings
 from desk_testing.agencies import bearer
 from desk_testing.fixtures import bus_env, wait_for
@@ -173,7 +174,8 @@ def _agency_user(key: str) -> str:
 # ----------------------------------------------------------------------------- the system under it
 def test_the_whole_system_works_under_the_generated_permissions(secured: Secured) -> None:
     answer = httpx.post(f"{secured.intake}/v1/reports", headers=bearer(secured.agency_key), json={
-        "kecamatan": "11.13.02", "text": "Massa membawa parang menyerang TPS 05, dua petugas KPPS luka-luka."})
+        "kecamatan": "11.13.02", "text": "Massa membawa parang menyerang TPS 05, dua petugas KPPS luka-luka.",
+        "reporter": {"name": "Saksi TPS 05"}})
     assert answer.status_code == 202, answer.text
 
     async def over_nats() -> dict:
@@ -194,6 +196,11 @@ def test_the_whole_system_works_under_the_generated_permissions(secured: Secured
         return sum(1 for i in items if i["report_id"] in reports and i["alerts_delivered"] == 2) == 2
 
     wait_for(escalated, 45, what="both reports escalated with their alerts delivered")
+    officer = bearer(person_token(secured.bus(OPERATOR), "secured-officer", roles=(Role.DESK_OFFICER,)))
+    incident = next(i for i in httpx.get(f"{secured.projection}/v1/incidents", headers=officer).json()["items"]
+                    if i["report_id"] == answer.json()["report_id"])
+    detail = httpx.get(f"{secured.projection}/v1/incidents/{incident['incident_id']}", headers=officer).json()
+    assert detail["reporter"]["name"] == "Saksi TPS 05"  # sealed by intake, opened and recorded by projection
     service_users = [f'"$G/user:{name}"' for name in SERVICES] + ['"$G/user:auditor"']
     violations = [line for line in secured.server_log().splitlines()
                   if "Violation" in line and any(user in line for user in service_users)]

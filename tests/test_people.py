@@ -13,12 +13,13 @@ import sys
 import httpx
 import pytest
 
-from desk_shared.contracts.people import PersonalDetails
+from desk_shared.contracts.people import PersonalDetails, Role
 from desk_shared.contracts.privacy import Sealed
 from desk_shared.privacy import SubjectKeys, unseal
 from desk_shared.runtime.bus import connect
 from desk_testing.agencies import bearer
 from desk_testing.fixtures import bus_env, read_stream, wait_for
+from desk_testing.people import person_token
 from desk_testing.system import RunningSystem
 
 pytestmark = pytest.mark.system
@@ -126,3 +127,31 @@ async def subject_key(system: RunningSystem, subject: str) -> bytes | None:
         return await (await SubjectKeys.open(nc.jetstream(), system.bus)).key(subject)
     finally:
         await nc.close()
+
+
+def test_a_reporter_is_sealed_shown_only_to_roles_that_need_it_with_a_record_and_erasable(
+        system: RunningSystem) -> None:
+    body = {"kecamatan": "11.13.01", "text": "Kepala desa membagikan amplop berisi uang kepada warga malam ini.",
+            "reporter": {"name": "Budi Santoso", "phone": "+62 812 7777 0001"}}
+    first = httpx.post(f"{system.intake}/v1/reports", json=body, headers=system.auth | {"Idempotency-Key": "rep-1"})
+    again = httpx.post(f"{system.intake}/v1/reports", json=body, headers=system.auth | {"Idempotency-Key": "rep-1"})
+    assert (first.status_code, again.status_code) == (202, 202) and again.json()["duplicate"], again.text
+    report_id = first.json()["report_id"]
+    assert "Budi Santoso" not in json.dumps([json.loads(d) for d in system_log(system)])
+    incident = wait_for(lambda: system.incident_of(report_id), 30, what="the incident")
+    url = f"{system.projection}/v1/incidents/{incident['incident_id']}"
+
+    leader = httpx.get(url, headers=system.reader).json()
+    assert (leader["reporter"], leader["reporter_redacted"]) == (None, True)
+    officer_token = person_token(system.bus, "petugas.e", roles=(Role.DESK_OFFICER,))
+    officer = httpx.get(url, headers=bearer(officer_token)).json()
+    assert officer["reporter"] == {"name": "Budi Santoso", "phone": "+62 812 7777 0001", "erased": False}
+    records = [e for e in map(json.loads, system_log(system)) if e["type"] == "AccessRecorded"]
+    assert records[-1]["payload"]["subjects"] == [report_id] and records[-1]["actor"]["kind"] == "person"
+
+    erased = desk_access(system, "erase-reporter", report_id, "--reason", "permintaan pelapor")
+    assert erased.returncode == 0, erased.stderr
+    assert httpx.get(url, headers=bearer(officer_token)).json()["reporter"] == {
+        "name": None, "phone": None, "erased": True}
+    last = [e for e in map(json.loads, system_log(system)) if e["type"] == "AccessRecorded"][-1]
+    assert last["payload"]["erased"] == [report_id]

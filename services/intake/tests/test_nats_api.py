@@ -21,6 +21,7 @@ from desk_shared.contracts import subjects
 from desk_shared.contracts.agencies import AgencyKind, Areas
 from desk_shared.contracts.envelope import Actor
 from desk_shared.contracts.regions import regions
+from desk_shared.privacy import SubjectKeys
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
@@ -68,7 +69,8 @@ async def ask(nc: Client, body: dict[str, object], key: str | None = None, agenc
 async def test_concurrent_requests_are_all_answered_correctly(nats_client: Client, requester: Client,
                                                               bus: BusSettings) -> None:
     js = nats_client.jetstream()
-    door = NatsDoor(nats_client, Intake(EventPublisher(js, bus), frozenset(), js, bus.stream_name), lambda: REGISTRY,
+    door = NatsDoor(nats_client, Intake(EventPublisher(js, bus), frozenset(), js, bus.stream_name,
+                    await SubjectKeys.open(js, bus)), lambda: REGISTRY,
                     IntakeSettings(nats_max_in_flight=16))
     await door.start()
     try:
@@ -162,7 +164,8 @@ async def test_a_stopped_door_finishes_what_it_started(nats_client: Client, requ
 async def test_only_registered_agencies_submit_and_only_for_their_areas(nats_client: Client, requester: Client,
                                                                        bus: BusSettings) -> None:
     js = nats_client.jetstream()
-    intake = Intake(EventPublisher(js, bus), frozenset(), js, bus.stream_name)
+    intake = Intake(EventPublisher(js, bus), frozenset(), js, bus.stream_name,
+                    await SubjectKeys.open(js, bus))
     door = NatsDoor(nats_client, intake, lambda: REGISTRY, IntakeSettings())
     await door.start()
     try:

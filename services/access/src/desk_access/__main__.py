@@ -7,6 +7,7 @@
     desk-access rotate KEY_ID           a new key for the same agency, the old one revoked
     desk-access revoke KEY_ID --reason TEXT
     desk-access person add|roles|disable|password|erase|list ...   the desk's people (see person --help)
+    desk-access erase-reporter REPORT_ID --reason TEXT              who reported a report, erased
     desk-access serve                   the access service: people's login API
     desk-access nats-config --passwords FILE --output FILE [--reload-pid-file FILE] [--follow]
                                         nats-server's users from the registry (once, or kept current)
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         run_until_stopped(lambda stop: follow(bus, args.output, role_verifiers, args.reload_pid_file, stop))
         return 0
     try:
-        run = {"nats-config": _nats_config, "person": _person}.get(args.command, _run)
+        run = {"nats-config": _nats_config, "person": _person, "erase-reporter": _person}.get(args.command, _run)
         print(asyncio.run(run(args, bus)))
     except Refused as exc:
         print(f"refused: {exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ from desk_shared.contracts import subjects
 from desk_shared.contracts.alerts import AlertDelivered, AlertFailed, AlertRequested
 from desk_shared.contracts.envelope import Event
 from desk_shared.contracts.incidents import IncidentEscalated
+from desk_shared.contracts.privacy import AccessRecorded
 from desk_shared.contracts.reports import ReportSubmitted, ReportTriaged
 from desk_shared.runtime.settings import BusSettings
 
@@ -49,9 +50,11 @@ class ServiceNeeds:
 
 
 SERVICES: Mapping[str, ServiceNeeds] = {
-    "intake": ServiceNeeds(publishes=(ReportSubmitted,), reads_log=True, answers=subjects.INTAKE_REPORTS),
+    "intake": ServiceNeeds(publishes=(ReportSubmitted,), reads_log=True, answers=subjects.INTAKE_REPORTS,
+                           writes_buckets=("subject_keys_bucket",)),
     "triage": ServiceNeeds(publishes=(ReportTriaged, IncidentEscalated), durable="triage"),
-    "projection": ServiceNeeds(reads_log=True, dead_letters="projection", reads_buckets=("sessions_bucket",)),
+    "projection": ServiceNeeds(publishes=(AccessRecorded,), reads_log=True, dead_letters="projection",
+                               reads_buckets=("sessions_bucket", "subject_keys_bucket")),
     "notify": ServiceNeeds(publishes=(AlertRequested, AlertDelivered, AlertFailed), durable="notify"),
     "access": ServiceNeeds(reads_log=True, writes_buckets=("sessions_bucket", "logins_bucket")),
 }

@@ -17,7 +17,9 @@ from desk_shared.contracts.agencies import Areas
 from desk_shared.contracts.envelope import Actor
 from desk_shared.contracts.people import PersonalDetails, Role
 from desk_shared.contracts.regions import regions
-from desk_shared.privacy import SubjectKeys
+from desk_shared.contracts.reports import ReportReporterErased, ReportReporterErasedPayload
+from desk_shared.privacy import Disclosure, SubjectKeys
+from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
 
 MIN_PASSWORD_LENGTH = 10
@@ -97,14 +99,28 @@ async def erase(desk: Desk, *, login: str, reason: str) -> None:
     await append(desk.js, desk.bus, events)
 
 
+async def erase_reporter(desk: Desk, *, report_id: uuid.UUID, reason: str) -> None:
+    """Destroy the key of one report's reporter, and record it."""
+    await (await desk.keys()).erase(str(report_id))
+    erased = ReportReporterErased.decided(desk.actor, desk.producer,
+                                          ReportReporterErasedPayload(report_id=report_id, reason=reason))
+    await append(desk.js, desk.bus, [erased])
+
+
 async def listing(desk: Desk) -> str:
+    """Everyone, with their names (a reading of personal data: recorded in the log first)."""
     known = await desk.people()
     if not known.by_id:
         return "no people registered"
-    keys = await desk.keys()
+    everyone = sorted(known.by_id.values(), key=lambda p: p.login)
+    publisher = EventPublisher(desk.js, desk.bus)
+    try:
+        shown = await Disclosure(await desk.keys(), publisher, desk.producer).show_all(
+            desk.actor, [p.details for p in everyone], "people list", PersonalDetails)
+    finally:
+        publisher.close()
     lines = []
-    for person in sorted(known.by_id.values(), key=lambda p: p.login):
-        details = await keys.unseal(person.details, PersonalDetails)
+    for person, details in zip(everyone, shown, strict=True):
         name = details.name if details else "(personal data erased)"
         state = f"  DISABLED: {person.disabled}" if person.disabled else ""
         lines.append(f"{person.login}  {name}: {', '.join(person.roles)} for {person.areas.describe()}{state}")

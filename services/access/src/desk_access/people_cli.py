@@ -5,7 +5,8 @@
     person disable LOGIN --reason TEXT
     person password LOGIN
     person erase LOGIN --reason TEXT      destroys the person's key: their details are gone from every copy
-    person list
+    person list                           (the reading of their names is recorded in the log)
+    erase-reporter REPORT_ID --reason TEXT  destroys the key of a report's reporter
 
 Passwords are read from the terminal (asked twice), or from standard input with --password-stdin."""
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import uuid
 from collections.abc import Callable
 
 from pydantic import TypeAdapter
@@ -54,7 +56,10 @@ def add_commands(commands: argparse._SubParsersAction, areas: Callable[[argparse
     erase = actions.add_parser("erase", help="erase a person's personal data (crypto-shredding) and disable them")
     erase.add_argument("login", type=login)
     erase.add_argument("--reason", required=True)
-    actions.add_parser("list", help="people, their roles and areas")
+    actions.add_parser("list", help="people, their roles and areas (reading their names is recorded)")
+    reporter = commands.add_parser("erase-reporter", help="erase who reported a report (crypto-shredding)")
+    reporter.add_argument("report_id", type=uuid.UUID)
+    reporter.add_argument("--reason", required=True)
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -69,6 +74,9 @@ def _password(args: argparse.Namespace) -> str:
 
 
 async def run(args: argparse.Namespace, desk: admin.Desk) -> str:
+    if args.command == "erase-reporter":
+        await admin.erase_reporter(desk, report_id=args.report_id, reason=args.reason)
+        return f"the reporter of report {args.report_id} is erased (key destroyed)"
     command = args.person_command
     if command == "list":
         return await admin.listing(desk)

@@ -24,6 +24,7 @@ from desk_intake.throttle import Throttle
 from desk_shared.access.registry import Registry, evolve
 from desk_shared.contracts import subjects
 from desk_shared.contracts.regions import regions
+from desk_shared.privacy import SubjectKeys
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.history import Follower
 from desk_shared.runtime.process import setup_logging
@@ -52,7 +53,8 @@ def create_app(settings: IntakeSettings, bus: BusSettings) -> http_api.HttpDoors
         access = Follower(js, bus.stream_name, subjects.AGENCY_EVENTS, Registry(), evolve)
         await access.start()  # the agencies and keys as the log has them, then kept current
         app.state.registry = lambda: access.state
-        app.state.intake = Intake(EventPublisher(js, bus), settings.regency_scope, js, bus.stream_name)
+        app.state.intake = Intake(EventPublisher(js, bus), settings.regency_scope, js, bus.stream_name,
+                                  await SubjectKeys.open(js, bus))
         door = NatsDoor(nc, app.state.intake, app.state.registry, settings, app.state.throttle)
         await door.start()
         log.info("intake API listening on http://%s:%d; NATS requests on desk.intake.<agency>.report",

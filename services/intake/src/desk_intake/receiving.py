@@ -12,6 +12,7 @@ from desk_intake.submission import KeyReused, SubmitReport, accept, same_report
 from desk_shared.contracts.agencies import Areas
 from desk_shared.contracts.envelope import UndecodableEvent, UnknownEventType, decode_event
 from desk_shared.contracts.reports import ReportSubmitted
+from desk_shared.privacy import SubjectKeys
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.streams import message_at
 
@@ -31,15 +32,20 @@ class Intake:
     report, and `PublishFailed` when the log did not acknowledge it (then nothing was
     accepted)."""
 
-    def __init__(self, publisher: EventPublisher, scope: frozenset[str], js: JetStreamContext, stream: str) -> None:
+    def __init__(self, publisher: EventPublisher, scope: frozenset[str], js: JetStreamContext, stream: str,
+                 keys: SubjectKeys) -> None:
         self._publisher = publisher
         self._scope = scope
         self._js = js
         self._stream = stream
+        self._keys = keys
 
     async def submit(self, report: SubmitReport, *, channel: Literal["http", "nats"], agency: str | None = None,
                      header_key: str | None = None, areas: Areas | None = None) -> Receipt:
         event = accept(report, channel=channel, agency=agency, header_key=header_key, scope=self._scope, areas=areas)
+        if report.reporter is not None:  # the report is its reporter's data subject: its own key
+            sealed = await self._keys.seal(str(event.payload.report_id), report.reporter)
+            event = event.model_copy(update={"payload": event.payload.model_copy(update={"reporter": sealed})})
         ack = await self._publisher.publish(event)
         if ack.duplicate and not same_report(event, await self._stored(ack.seq)):
             raise KeyReused(f"idempotency key {event.payload.idempotency_key!r} was used by {event.payload.agency} "

@@ -21,6 +21,7 @@ from desk_shared.contracts.events import (
     utc_now,
 )
 from desk_shared.contracts.regions import regions
+from desk_shared.contracts.reports import ReporterDetails
 from desk_shared.contracts.taxonomy import Category
 
 MAX_TEXT_CHARS = 10_000
@@ -48,6 +49,9 @@ class SubmitReport(BaseModel):
     idempotency_key: IdempotencyKey | None = Field(
         None, description="Same key, same report: a resubmission creates nothing new (also as Idempotency-Key header)."
     )
+    reporter: ReporterDetails | None = Field(
+        None, description="Who reported it (name, phone): personal data, sealed with the report's own key before it "
+                          "is stored, shown only to desk officers and auditors, erasable.")
 
     @field_validator("kecamatan")
     @classmethod

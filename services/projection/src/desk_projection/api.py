@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal, Protocol
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 
 from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_projection import queries
@@ -17,6 +17,7 @@ from desk_projection.responses import (
     Health,
     IncidentDetail,
     IncidentPage,
+    ReporterShown,
     Situation,
     incident_detail,
     incident_item,
@@ -24,9 +25,13 @@ from desk_projection.responses import (
 from desk_projection.settings import ProjectionSettings
 from desk_projection.situation import build_situation
 from desk_shared.access.people import Capability, Principal
+from desk_shared.contracts.privacy import Sealed
 from desk_shared.contracts.regions import regions
+from desk_shared.contracts.reports import ReporterDetails
 from desk_shared.contracts.taxonomy import Category, Severity
+from desk_shared.privacy import Disclosure
 from desk_shared.runtime.log_reader import ReaderStatus
+from desk_shared.runtime.publisher import PublishFailed
 
 Reader = Annotated[Principal, Depends(requires(Capability.READ_BOARD))]
 """Every read asks for a person with a session or token (only /health does not)."""
@@ -79,15 +84,21 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
 
     @app.get("/v1/incidents/{incident_id}", response_model=IncidentDetail, tags=["incidents"],
              responses={404: {"description": "No such incident (or not in the person's areas)"}, **AUTH_RESPONSES})
-    def get_incident(incident_id: uuid.UUID, principal: Reader) -> IncidentDetail:
+    async def get_incident(incident_id: uuid.UUID, principal: Reader, request: Request) -> IncidentDetail:
         """One incident with its evidence, liaisons and every event about it in log order (404 also
-        for an incident outside the person's areas)."""
-        with engine.connect() as conn:
-            row = queries.get_incident(conn, incident_id)
-            if row is None or not principal.sees(row.kecamatan_code):
-                raise HTTPException(status_code=404, detail=f"incident {incident_id} not found")
-            events = list(queries.incident_timeline(conn, incident_id))
-        return incident_detail(row, events, directory)
+        for an incident outside the person's areas). Its reporter is shown to desk officers and
+        auditors, and each showing is recorded in the log first."""
+        row, events = await run_in_threadpool(_incident, engine, incident_id)
+        if row is None or not principal.sees(row.kecamatan_code):
+            raise HTTPException(status_code=404, detail=f"incident {incident_id} not found")
+        detail = incident_detail(row, events, directory)
+        if row.reporter is not None:
+            if principal.may(Capability.READ_PERSONAL):
+                detail.reporter = await _reporter(request, principal, Sealed.model_validate(row.reporter),
+                                                  f"reporter of incident {incident_id}")
+            else:
+                detail.reporter_redacted = True
+        return detail
 
     @app.get("/v1/situation", response_model=Situation, tags=["situation"], responses=AUTH_RESPONSES)
     def situation(principal: Reader) -> Situation:
@@ -112,6 +123,25 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         return answer
 
     return app
+
+
+def _incident(engine: Engine, incident_id: uuid.UUID) -> tuple[Row | None, list[Row]]:
+    with engine.connect() as conn:
+        row = queries.get_incident(conn, incident_id)
+        return row, list(queries.incident_timeline(conn, incident_id)) if row is not None else []
+
+
+async def _reporter(request: Request, principal: Principal, sealed: Sealed, what: str) -> ReporterShown:
+    disclosure: Disclosure | None = getattr(request.app.state, "disclosure", None)
+    if disclosure is None:
+        raise HTTPException(503, "personal data cannot be shown yet (starting, or NATS unreachable)",
+                            headers={"Retry-After": "2"})
+    try:
+        shown = await disclosure.show(principal.actor, sealed, what, ReporterDetails)
+    except PublishFailed:
+        raise HTTPException(503, "the reading could not be recorded, so nothing is shown; try again",
+                            headers={"Retry-After": "2"}) from None
+    return ReporterShown(name=shown.name, phone=shown.phone) if shown else ReporterShown(erased=True)
 
 
 def _stored_state(engine: Engine) -> tuple[int, SkippedSummary]:

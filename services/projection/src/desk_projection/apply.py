@@ -57,7 +57,7 @@ def report_submitted(rows: WorkingSet, seq: int, event: ReportSubmitted) -> None
             "report_id": p.report_id, "incident_id": incident_id, "agency": p.agency, "channel": p.channel,
             "kecamatan_code": p.kecamatan_code, "village_code": p.village_code, "text": p.text,
             "occurred_at": utc(p.occurred_at) if p.occurred_at else None, "submitted_at": utc(event.occurred_at),
-            "stream_seq": seq})
+            "stream_seq": seq, "reporter": p.reporter.model_dump() if p.reporter else None})
     if incident_id is not None and p.village_code:
         incident = rows.incident(incident_id)
         if incident is not None and incident["village_code"] is None:

@@ -17,8 +17,10 @@ from desk_projection.database import make_engine, migrate
 from desk_projection.projector import Projector
 from desk_projection.settings import ProjectionSettings
 from desk_shared.access.guard import PeopleGuard
+from desk_shared.privacy import Disclosure, SubjectKeys
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.log_reader import LogReader, ReadTotals, RetryPolicy
+from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import ensure_streams, streams_ready
 
@@ -74,14 +76,18 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
 
 
 async def guard_people(app: FastAPI, bus: BusSettings, stop: asyncio.Event) -> None:
-    """Know the people and their sessions (the API answers 503 to people until then), until `stop`."""
+    """Know the people and their sessions, and be able to show (and record showing) personal data;
+    the API answers 503 to people until then. Until `stop`."""
     nc = await connect(bus, "projection-guard")
     try:
         js = nc.jetstream()
         await streams_ready(js, bus)
         guard = await PeopleGuard.start(js, bus)
+        publisher = EventPublisher(js, bus)
+        app.state.disclosure = Disclosure(await SubjectKeys.open(js, bus), publisher, CONSUMER)
         app.state.people_guard = guard
         await stop.wait()
+        publisher.close()
         await guard.stop()
     finally:
         await nc.close()

@@ -46,7 +46,7 @@ class IncidentFilter:
 
 def _incident_select() -> sa.Select[tuple[object, ...]]:
     return (sa.select(incidents, reports.c.text, reports.c.agency, reports.c.occurred_at.label("report_occurred_at"),
-                      reports.c.submitted_at)
+                      reports.c.submitted_at, reports.c.reporter)
             .select_from(incidents.outerjoin(reports, reports.c.report_id == incidents.c.report_id)))
 
 

@@ -70,6 +70,16 @@ class IncidentDetail(IncidentItem):
     model_version: str | None
     liaisons: list[dict[str, Any]]
     timeline: list[TimelineEntry]
+    reporter: ReporterShown | None = Field(
+        None, description="Who reported it: only for desk officers and auditors (each showing is recorded in the "
+                          "log); null for other roles and for reports without one.")
+    reporter_redacted: bool = Field(False, description="There is a reporter, hidden from this person's role.")
+
+
+class ReporterShown(BaseModel):
+    name: str | None = None
+    phone: str | None = None
+    erased: bool = Field(False, description="The reporter's data was erased (its key destroyed).")
 
 
 class KecamatanSituation(BaseModel):

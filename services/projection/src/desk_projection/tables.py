@@ -22,6 +22,8 @@ reports = sa.Table(
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("stream_seq", sa.BigInteger, nullable=False),
+    sa.Column("reporter", sa.JSON, nullable=True),
+    # the reporter's personal data exactly as sealed in the log: opened (and recorded) only when shown
 )
 
 incidents = sa.Table(

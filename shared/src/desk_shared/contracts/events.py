@@ -38,6 +38,7 @@ from desk_shared.contracts.people import (
 )
 from desk_shared.contracts.privacy import AccessRecorded
 from desk_shared.contracts.reports import (
+    ReportReporterErased,
     ReportSubmitted,
     ReportSubmittedPayload,
     ReportTriaged,
@@ -69,6 +70,7 @@ __all__ = [
     "PersonDisabled",
     "PersonRegistered",
     "PersonRolesChanged",
+    "ReportReporterErased",
     "ReportSubmitted",
     "ReportSubmittedPayload",
     "ReportTriaged",

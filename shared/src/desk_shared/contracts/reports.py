@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from desk_shared.contracts.envelope import Contract, Event, KecamatanCode, RawEvent, Upcaster, VillageCode
 from desk_shared.contracts.privacy import Sealed
@@ -28,11 +28,17 @@ class ReportSubmittedPayload(Contract):
 
 
 class ReporterDetails(Contract):
-    """A reporter's personal data, as sealed in `ReportSubmitted.reporter`."""
+    """A reporter's personal data, as sealed in `ReportSubmitted.reporter` (at least one of them)."""
 
     name: str | None = Field(None, min_length=1, max_length=200, examples=["Budi Santoso"])
     phone: str | None = Field(None, min_length=4, max_length=40, pattern=r"^\+?[0-9 ().-]{4,40}$",
                               examples=["+62 812 3456 7890"])
+
+    @model_validator(mode="after")
+    def _something(self) -> ReporterDetails:
+        if self.name is None and self.phone is None:
+            raise ValueError("a reporter needs a name or a phone number")
+        return self
 
 
 def _actor_from_agency(raw: RawEvent) -> RawEvent:
@@ -64,3 +70,14 @@ class ReportTriagedPayload(Contract):
 
 class ReportTriaged(Event):
     payload: ReportTriagedPayload
+
+
+class ReportReporterErasedPayload(Contract):
+    report_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReportReporterErased(Event):
+    """The key of a report's reporter was destroyed: who reported it can no longer be read anywhere."""
+
+    payload: ReportReporterErasedPayload
