@@ -66,7 +66,8 @@ def client(engine: Engine, database_url: str, log: list[Event]) -> Iterator[Test
                                      {"Authorization": "Basic bGVhZGVyOng="}])
 def test_every_read_needs_a_person(client: TestClient, path: str, headers: dict[str, str]) -> None:
     answer = client.get(path, headers=headers)
-    assert answer.status_code in (401, 403)
+    assert answer.status_code == 401 and answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["status"] == 401 and answer.json()["detail"] and answer.headers["WWW-Authenticate"]
     assert "items" not in answer.text and "kecamatan" not in answer.text
     assert client.get("/health", headers=headers).status_code == 200
 
@@ -155,7 +156,9 @@ def test_unknown_and_malformed_incident_ids(client: TestClient) -> None:
     unknown = derived_id("nothing", "incident")
     response = client.get(f"/v1/incidents/{unknown}")
     assert response.status_code == 404
-    assert response.json() == {"detail": f"incident {unknown} not found"}
+    assert response.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
+                               "detail": f"incident {unknown} not found"}
+    assert response.headers["content-type"] == "application/problem+json"
     assert client.get("/v1/incidents/bukan-uuid").status_code == 422
 
 

@@ -14,8 +14,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, SESSION_COOKIE, guard_of, requires
 from desk_access.passwords import Lockout, Passwords
+from desk_access.problems import problem
 from desk_access.settings import AccessSettings
 from desk_shared.access.people import Principal
 from desk_shared.access.sessions import SessionKind
@@ -55,14 +57,10 @@ def _person(principal: Principal) -> Person:
                   capabilities=sorted(principal.capabilities))
 
 
-def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
-                        status_code=status, media_type="application/problem+json", headers=headers)
-
-
 def create_app(settings: AccessSettings, passwords: Passwords, lockout: Lockout) -> FastAPI:
     app = FastAPI(title="Desk Pemilu — access", version="1",
                   description="Login for the desk's people: sessions (a secure cookie) and bearer tokens.")
+    problems.install(app)
 
     @app.post("/v1/login", response_model=SessionStarted, tags=["sessions"], responses={
         **MALFORMED, 401: {"description": "Wrong login or password"},
@@ -77,7 +75,7 @@ def create_app(settings: AccessSettings, passwords: Passwords, lockout: Lockout)
         if not await passwords.check(person.person_id if person else None, credentials.password) \
                 or person is None or person.disabled is not None:
             locked = await lockout.failed(credentials.login)
-            return _locked(locked) if locked else _problem(401, "Login failed", WRONG)
+            return _locked(locked) if locked else problem(401, WRONG, title="Login failed")
         await lockout.cleared(credentials.login)
         principal = guard.people.principal(person.person_id)
         assert principal is not None
@@ -118,5 +116,4 @@ def create_app(settings: AccessSettings, passwords: Passwords, lockout: Lockout)
 
 def _locked(seconds: float) -> JSONResponse:
     wait = max(1, math.ceil(seconds))
-    return _problem(429, "Login locked", f"too many failed logins; try again in {wait} s",
-                    {"Retry-After": str(wait)})
+    return problem(429, f"too many failed logins; try again in {wait} s", {"Retry-After": str(wait)}, "Login locked")

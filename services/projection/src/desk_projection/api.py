@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine, Row
 
+from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_projection import queries
 from desk_projection.health import ERROR, SkippedSummary, assess
@@ -59,6 +60,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
                   description="Incidents, their timelines and the situation per kecamatan, projected from the "
                               "event log. Classifications marked 'otomatis' are machine-derived.",
                   version="1")
+    problems.install(app)
 
     @app.get("/v1/incidents", response_model=IncidentPage, tags=["incidents"], responses=AUTH_RESPONSES)
     def list_incidents(
