@@ -56,7 +56,8 @@ def test_a_critical_report_is_triaged_and_escalated_with_derived_ids() -> None:
 
 def test_a_low_report_is_only_triaged() -> None:
     report = submitted("Situasi aman.")
-    low = Classification(Category.OTHER, Severity.SEDANG, 0.4, 0.6, True, ("low_confidence",), (), "t-1", "m-1")
+    low = Classification(Category.OTHER, Severity.SEDANG, 0.4, 0.6, urgent_check=False, needs_review=True,
+                         review_reasons=("low_confidence",), evidence=(), rule_set_version="t-1", model_version="m-1")
     [triaged] = triage_events(report, low, (), "triage")
     assert isinstance(triaged, ReportTriaged)
     p = triaged.payload

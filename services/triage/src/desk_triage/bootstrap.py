@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
-from desk_shared.contracts.events import ReportSubmitted
+from desk_shared.contracts.events import Liaison, ReportSubmitted
 from desk_shared.contracts.regions import regions
+from desk_shared.runtime.bus import connect
 from desk_shared.runtime.consumer import Routes, consume
 from desk_shared.runtime.settings import BusSettings
+from desk_shared.runtime.streams import streams_ready
+from desk_triage.check_watcher import CheckWatcher
 from desk_triage.classifier import LinearModel, default_model, default_rules, load_model, load_rules
 from desk_triage.handler import TriageHandler
 from desk_triage.settings import TriageSettings
@@ -23,10 +27,28 @@ def classifier_model(settings: TriageSettings) -> LinearModel | None:
 
 
 async def run(settings: TriageSettings, bus: BusSettings, stop: asyncio.Event) -> None:
-    """Consume ReportSubmitted until `stop` is set."""
+    """Consume ReportSubmitted and keep the 'cek segera' deadlines until `stop` is set."""
     rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
     model = classifier_model(settings)
     directory = await asyncio.to_thread(regions)
     log.info("triage classifying with rules %s and model %s", rules.version, model.version if model else "none")
-    routes = Routes().on(ReportSubmitted, TriageHandler(rules, model, directory, settings.producer))
-    await consume(bus, settings.consumer_spec(), routes, stop)
+    handler = TriageHandler(rules, model, directory, settings.producer, settings.check_within)
+    routes = Routes().on(ReportSubmitted, handler)
+    async with asyncio.TaskGroup() as tasks:  # either failing stops the process (and the launcher restarts it)
+        tasks.create_task(consume(bus, settings.consumer_spec(), routes, stop))
+        tasks.create_task(watch_checks(bus, handler.liaisons, settings, stop))
+
+
+async def watch_checks(bus: BusSettings, liaisons: Callable[[str], tuple[Liaison, ...]], settings: TriageSettings,
+                       stop: asyncio.Event) -> None:
+    """Escalate 'cek segera' checks unanswered by their deadline, until `stop`."""
+    nc = await connect(bus, "triage-checks")
+    try:
+        js = nc.jetstream()
+        await streams_ready(js, bus)
+        watcher = CheckWatcher(js, bus, liaisons, settings.producer)
+        await watcher.start()
+        await watcher.run(stop)
+        await watcher.stop()
+    finally:
+        await nc.close()

@@ -3,6 +3,8 @@ ids and times come from the report, so a replay decides the same events."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from desk_shared.contracts.events import (
     Event,
     IncidentEscalated,
@@ -16,6 +18,7 @@ from desk_shared.contracts.events import (
 from desk_triage.classifier import Classification
 
 SUMMARY_LIMIT = 280
+DEFAULT_CHECK_WITHIN = timedelta(minutes=5)
 
 
 def summarise(text: str, limit: int = SUMMARY_LIMIT) -> str:
@@ -28,19 +31,21 @@ def summarise(text: str, limit: int = SUMMARY_LIMIT) -> str:
 
 
 def triage_events(report: ReportSubmitted, classification: Classification, liaisons: tuple[Liaison, ...],
-                  producer: str) -> list[Event]:
-    """ReportTriaged always; IncidentEscalated too when the severity escalates.
+                  producer: str, check_within: timedelta = DEFAULT_CHECK_WITHIN) -> list[Event]:
+    """ReportTriaged always; IncidentEscalated too when the severity escalates. A report whose
+    urgency cannot be ruled out gets a 'cek segera' deadline `check_within` after it was submitted.
 
     Walking skeleton: every report opens its own incident (clustering comes later)."""
     submitted = report.payload
     incident_id = derived_id(submitted.report_id, "incident")
+    due = report.occurred_at + check_within if classification.urgent_check else None
     triaged = ReportTriaged.caused_by(report, producer, ReportTriagedPayload(
         report_id=submitted.report_id, incident_id=incident_id, kecamatan_code=submitted.kecamatan_code,
         category=classification.category, severity=classification.severity,
         confidence=classification.confidence, severity_confidence=classification.severity_confidence,
         automated=True, needs_review=classification.needs_review, review_reasons=classification.review_reasons,
         rule_set_version=classification.rule_set_version, model_version=classification.model_version,
-        evidence=classification.evidence,
+        evidence=classification.evidence, urgent_check_due=due,
     ))
     if not classification.severity.escalates:
         return [triaged]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
@@ -22,6 +23,12 @@ class TriageSettings(BaseSettings):
         None, description="A rules.toml to use instead of the packaged one (to try a reviewed change).")
     model_file: Path | None = Field(None, description="A model file to use instead of the packaged one.")
     use_model: bool = Field(True, description="False: the rules alone decide.")
+    check_minutes: float = Field(5.0, gt=0, le=24 * 60, description="How long a desk officer has to answer a "
+                                                                    "'cek segera' check before it escalates.")
+
+    @property
+    def check_within(self) -> timedelta:
+        return timedelta(minutes=self.check_minutes)
 
     def consumer_spec(self) -> ConsumerSpec:
         return ConsumerSpec(name=self.consumer_name, max_deliver=self.max_deliver,

@@ -29,7 +29,14 @@ from desk_shared.contracts.envelope import (
     event_types,
     utc_now,
 )
-from desk_shared.contracts.incidents import IncidentEscalated, IncidentEscalatedPayload, Liaison
+from desk_shared.contracts.incidents import (
+    IncidentEscalated,
+    IncidentEscalatedPayload,
+    IncidentUrgencyConfirmed,
+    IncidentUrgencyDismissed,
+    Liaison,
+    UrgencyAnswerPayload,
+)
 from desk_shared.contracts.people import (
     PersonDataErased,
     PersonDisabled,
@@ -64,6 +71,8 @@ __all__ = [
     "Event",
     "IncidentEscalated",
     "IncidentEscalatedPayload",
+    "IncidentUrgencyConfirmed",
+    "IncidentUrgencyDismissed",
     "KecamatanCode",
     "Liaison",
     "PersonDataErased",
@@ -77,6 +86,7 @@ __all__ = [
     "ReportTriagedPayload",
     "UndecodableEvent",
     "UnknownEventType",
+    "UrgencyAnswerPayload",
     "VillageCode",
     "decode_event",
     "derived_id",

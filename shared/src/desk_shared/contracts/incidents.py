@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from pydantic import Field
 
@@ -27,7 +28,28 @@ class IncidentEscalatedPayload(Contract):
     severity: Severity
     summary: str
     liaisons: tuple[Liaison, ...]
+    reason: Literal["severity", "urgency_confirmed", "urgent_check_expired"] = Field(
+        "severity", description="Its severity escalates at once; a desk officer confirmed its urgency; or its "
+                                "'cek segera' check was not answered in time.")
 
 
 class IncidentEscalated(Event):
     payload: IncidentEscalatedPayload
+
+
+class UrgencyAnswerPayload(Contract):
+    incident_id: uuid.UUID
+    report_id: uuid.UUID
+    note: str | None = Field(None, max_length=1000)
+
+
+class IncidentUrgencyConfirmed(Event):
+    """A desk officer answered a 'cek segera' check: urgent (the incident is escalated with it)."""
+
+    payload: UrgencyAnswerPayload
+
+
+class IncidentUrgencyDismissed(Event):
+    """A desk officer answered a 'cek segera' check: not urgent (no escalation)."""
+
+    payload: UrgencyAnswerPayload

@@ -66,6 +66,9 @@ class ReportTriagedPayload(Contract):
     rule_set_version: str
     model_version: str | None = Field(None, description="The statistical model that contributed, if any.")
     evidence: tuple[str, ...] = Field((), description="The phrases, model features and modifiers that decided it.")
+    urgent_check_due: AwareDatetime | None = Field(
+        None, description="'Cek segera': urgency could not be ruled out; unless a desk officer confirms or dismisses "
+                          "it before this time, the incident is escalated then.")
 
 
 class ReportTriaged(Event):

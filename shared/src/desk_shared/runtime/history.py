@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from desk_shared.contracts.envelope import Event, UndecodableEvent, UnknownEventType, decode_event
 
@@ -25,8 +27,10 @@ S = TypeVar("S")
 
 class Follower(Generic[S]):
     def __init__(self, js: JetStreamContext, stream: str, subject: str, initial: S,
-                 evolve: Callable[[S, Event], S]) -> None:
+                 evolve: Callable[[S, Event], S], since: datetime | None = None) -> None:
         self._js, self._stream, self._subject = js, stream, subject
+        self._since = since
+        """Fold only what was stored from this time on (None: the subject's whole history)."""
         self._state = initial
         self._evolve = evolve
         self._caught_up = asyncio.Event()
@@ -42,11 +46,15 @@ class Follower(Generic[S]):
     async def start(self) -> S:
         """Subscribe; return the state once it includes everything stored when this was called
         (bound the wait with `asyncio.timeout`)."""
-        info = await self._js.stream_info(self._stream, subjects_filter=self._subject)
-        if not sum((info.state.subjects or {}).values()):
-            self._caught_up.set()
+        config = None
+        if self._since is not None:
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
+                                    opt_start_time=self._since.astimezone(UTC).isoformat().replace("+00:00", "Z"))
         self._subscription = await self._js.subscribe(self._subject, stream=self._stream, ordered_consumer=True,
-                                                      cb=self._on_message)
+                                                      cb=self._on_message, config=config)
+        info = await self._subscription.consumer_info()
+        if info.num_pending == 0 and not (info.delivered and info.delivered.consumer_seq):
+            self._caught_up.set()  # nothing to fold (a message on its way would set it itself)
         await self._caught_up.wait()
         return self._state
 

@@ -24,6 +24,8 @@ class Classification:
     confidence: float
     """How sure the category is, 0..1."""
     severity_confidence: float
+    urgent_check: bool
+    """Urgency cannot be ruled out: a desk officer must confirm or dismiss it soon ('cek segera')."""
     needs_review: bool
     review_reasons: tuple[str, ...]
     evidence: tuple[str, ...]
@@ -78,11 +80,15 @@ def classify(text: str, category_hint: Category | None, rules: RuleSet,
     severity = decide_severity(best, found.at_least.get(best), found.modifiers, rules)
     severity = _urgency(best, severity, prediction, rules)
     evidence += severity.evidence
+    check = _urgent_check(best, severity, prediction, found.modifiers, rules)
+    if check:
+        evidence.append(f"cek segera:{check}")
     confidence = _confidence(combined, best)
     reasons = _review_reasons(best, confidence, scores, rule_best, prediction, category_hint, severity, rules)
     return Classification(
         category=best, severity=severity.severity, confidence=confidence,
-        severity_confidence=severity.confidence, needs_review=bool(reasons), review_reasons=reasons,
+        severity_confidence=severity.confidence, urgent_check=bool(check), needs_review=bool(reasons),
+        review_reasons=reasons,
         evidence=tuple(evidence), rule_set_version=rules.version,
         model_version=model.version if model is not None else None)
 
@@ -153,6 +159,18 @@ def _urgency(category: Category, severity: SeverityDecision, prediction: Predict
     line = f"model:urgent {prediction.urgency:.2f} [{', '.join(prediction.urgency_reasons)}]>=tinggi"
     return SeverityDecision(Severity.TINGGI, min(severity.confidence, prediction.urgency), (*severity.evidence, line),
                             raised_by_model=True)
+
+
+def _urgent_check(category: Category, severity: SeverityDecision, prediction: Prediction | None,
+                  modifiers: dict[int, str], rules: RuleSet) -> str | None:
+    """Why urgency cannot be ruled out for a report the rules and model left below tinggi; None if it can."""
+    if category is Category.OTHER or severity.severity.escalates:
+        return None
+    if prediction is not None and prediction.urgency >= rules.decision.check_threshold:
+        return f"model urgency {prediction.urgency:.2f}"
+    names = [rules.modifiers[i].name for i in sorted(modifiers)]
+    cues = [name for name in names if name in rules.decision.check_modifiers]
+    return f"modifier {', '.join(cues)}" if cues else None
 
 
 def _confidence(combined: dict[Category, float], best: Category) -> float:

@@ -34,6 +34,10 @@ class DecisionSpec(_Strict):
     urgency_threshold: float = Field(gt=0, le=1, description="The model's probability of tinggi/kritis at which "
                                                              "a lower severity is raised to tinggi.")
     gap: int = Field(3, ge=0, description="Words allowed where a phrase says '..'.")
+    check_threshold: float = Field(1.0, gt=0, le=1, description="The model's probability of tinggi/kritis at which "
+                                                                "a report left lower goes to the 'cek segera' queue.")
+    check_modifiers: list[str] = Field([], description="Modifiers whose firing alone sends a report left below "
+                                                       "tinggi to the 'cek segera' queue.")
 
 
 class NegationSpec(_Strict):

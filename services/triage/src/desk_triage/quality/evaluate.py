@@ -29,7 +29,7 @@ def predict(reports: Sequence[LabelledReport], rules: RuleSet, model: LinearMode
     decisions = []
     for report in reports:
         result = classify(report.text, report.hint, rules, model)
-        decisions.append(Decision(result.category, result.severity, result.needs_review))
+        decisions.append(Decision(result.category, result.severity, result.needs_review, result.urgent_check))
     return decisions
 
 
@@ -100,6 +100,9 @@ def render(title: str, result: Evaluation, brief: bool = False) -> str:
         f"severity exact {result.severity_exact:.3f}   within one {result.severity_within_one:.3f}   "
         f"urgent recall {result.urgent_recall:.3f} ({result.urgent_caught}/{result.urgent} tinggi+kritis "
         "predicted tinggi or kritis)",
+        f"urgent precision {result.urgent_precision:.3f} ({result.urgent_caught}/{result.escalated} escalated were "
+        f"urgent); urgent only in the 'cek segera' queue {result.urgent_checked}; urgent neither escalated nor "
+        f"queued nor flagged {result.urgent_silent}",
         f"needs_review: {result.flagged} flagged ({_share(result.flagged_correct, result.flagged)} of them right); "
         f"{_share(result.unflagged_correct, result.reports - result.flagged)} of the unflagged right",
     ]

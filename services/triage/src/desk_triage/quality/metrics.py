@@ -18,6 +18,7 @@ class Decision:
     category: Category
     severity: Severity
     needs_review: bool = False
+    urgent_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,13 @@ class Evaluation:
     urgent: int
     """Reports labelled tinggi or kritis."""
     urgent_caught: int
-    """Of those, predicted tinggi or kritis."""
+    """Of those, predicted tinggi or kritis: escalated to liaisons directly."""
+    escalated: int
+    """Reports predicted tinggi or kritis."""
+    urgent_checked: int
+    """Urgent reports that reached only the 'cek segera' queue (escalated there unless an officer says no)."""
+    urgent_silent: int
+    """Urgent reports neither escalated nor in the queue nor flagged for review."""
     flagged: int
     flagged_correct: int
     unflagged_correct: int
@@ -51,6 +58,15 @@ class Evaluation:
     @property
     def urgent_recall(self) -> float:
         return self.urgent_caught / self.urgent if self.urgent else 1.0
+
+    @property
+    def urgent_precision(self) -> float:
+        """Of the reports escalated directly, the share labelled tinggi or kritis."""
+        return self.urgent_escalated_right / self.escalated if self.escalated else 1.0
+
+    @property
+    def urgent_escalated_right(self) -> int:
+        return self.urgent_caught
 
 
 def evaluate(gold: Sequence[Decision], predicted: Sequence[Decision]) -> Evaluation:
@@ -79,6 +95,9 @@ def evaluate(gold: Sequence[Decision], predicted: Sequence[Decision]) -> Evaluat
                                    [s.value for s in SEVERITIES]),
         urgent=len(urgent),
         urgent_caught=sum(p.severity.escalates for _, p in urgent),
+        escalated=sum(p.severity.escalates for p in predicted),
+        urgent_checked=sum(not p.severity.escalates and p.urgent_check for _, p in urgent),
+        urgent_silent=sum(not (p.severity.escalates or p.urgent_check or p.needs_review) for _, p in urgent),
         flagged=sum(flagged),
         flagged_correct=sum(c for c, f in zip(correct, flagged, strict=True) if f),
         unflagged_correct=sum(c for c, f in zip(correct, flagged, strict=True) if not f),

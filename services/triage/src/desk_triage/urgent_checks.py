@@ -1,0 +1,95 @@
+"""'Cek segera': reports whose urgency could not be ruled out wait for a desk officer's answer
+until their deadline; unanswered by then, they are escalated. Pure: the pending checks are a
+fold of the log, and every escalation of one check has one id (derived from its ReportTriaged),
+so replicas that fire it at once, or an officer's answer racing the deadline, make one event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from desk_shared.contracts.events import (
+    Actor,
+    Event,
+    IncidentEscalated,
+    IncidentEscalatedPayload,
+    IncidentUrgencyConfirmed,
+    IncidentUrgencyDismissed,
+    Liaison,
+    ReportSubmitted,
+    ReportTriaged,
+)
+from desk_triage.decisions import summarise
+
+ESCALATION = "urgent-check-escalation"
+
+
+@dataclass(frozen=True)
+class Reported:
+    """What an escalation needs of the report itself."""
+
+    summary: str
+    village_code: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PendingCheck:
+    triaged: ReportTriaged
+    reported: Reported | None
+
+    @property
+    def due(self) -> datetime:
+        assert self.triaged.payload.urgent_check_due is not None
+        return self.triaged.payload.urgent_check_due
+
+
+@dataclass(frozen=True)
+class Checks:
+    pending: Mapping[uuid.UUID, PendingCheck] = field(default_factory=lambda: MappingProxyType({}))
+    """By incident id."""
+    reports: Mapping[uuid.UUID, Reported] = field(default_factory=lambda: MappingProxyType({}))
+    """Recent reports by id, for the checks still to come (pruned with `forget_before`)."""
+
+    def due(self, now: datetime) -> list[PendingCheck]:
+        return sorted((c for c in self.pending.values() if c.due <= now), key=lambda c: c.due)
+
+    def forget_before(self, moment: datetime) -> Checks:
+        """Drop reports older than `moment` that no check waits for (memory stays bounded)."""
+        kept = {k: v for k, v in self.reports.items() if v.at >= moment}
+        return replace(self, reports=MappingProxyType(kept)) if len(kept) != len(self.reports) else self
+
+
+def evolve(checks: Checks, event: Event) -> Checks:
+    match event:
+        case ReportSubmitted(payload=p):
+            reported = Reported(summarise(p.text), p.village_code, event.occurred_at)
+            return replace(checks, reports=MappingProxyType({**checks.reports, p.report_id: reported}))
+        case ReportTriaged(payload=p) if p.urgent_check_due is not None:
+            pending = PendingCheck(event, checks.reports.get(p.report_id))
+            return replace(checks, pending=MappingProxyType({**checks.pending, p.incident_id: pending}))
+        case IncidentEscalated(payload=p) | IncidentUrgencyConfirmed(payload=p) | IncidentUrgencyDismissed(payload=p) \
+                if p.incident_id in checks.pending:
+            return replace(checks, pending=MappingProxyType(
+                {k: v for k, v in checks.pending.items() if k != p.incident_id}))
+    return checks
+
+
+def escalation(check: PendingCheck, liaisons: tuple[Liaison, ...], producer: str, reason: str,
+               actor: Actor | None = None) -> IncidentEscalated:
+    """The one escalation of this check, whether its deadline passed or an officer confirmed it
+    (one id: derived from the check's ReportTriaged)."""
+    p = check.triaged.payload
+    reported = check.reported or Reported(f"Laporan kategori {p.category.label} (cek segera)", None,
+                                          check.triaged.occurred_at)
+    return IncidentEscalated.caused_by(check.triaged, producer, IncidentEscalatedPayload(
+        incident_id=p.incident_id, report_id=p.report_id, kecamatan_code=p.kecamatan_code,
+        village_code=reported.village_code, category=p.category, severity=p.severity, summary=reported.summary,
+        liaisons=liaisons, reason=reason), what=ESCALATION, actor=actor)
+
+
+HORIZON = timedelta(hours=6)
+"""How far back a starting watcher reads the log: far more than any deadline."""
