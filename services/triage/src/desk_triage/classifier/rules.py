@@ -92,6 +92,8 @@ class ModifierSpec(_Strict):
     with_: list[str] = Field([], alias="with")
     at_least: Severity | None = None
     categories: list[Category] = []
+    lowers: bool = Field(False, description="Over and handled: an escalating severity goes one level down ...")
+    unless: list[str] = Field([], description="... unless one of these modifiers fired (a weapon, an injury).")
 
 
 class CombinationSpec(_Strict):
@@ -160,6 +162,8 @@ class Modifier:
     needs_with: bool
     at_least: Severity | None
     categories: frozenset[Category]
+    lowers: bool = False
+    unless: frozenset[str] = frozenset()
 
     def applies_to(self, category: Category) -> bool:
         """Listed categories, else every category but 'other' (a clearing-up report stays low)."""
@@ -228,7 +232,8 @@ class RuleSet:
             effects=tuple(effects),
             categories=tuple(c.code for c in spec.category),
             base_severity={c.code: c.base_severity for c in spec.category},
-            modifiers=tuple(Modifier(m.name, bool(m.with_), m.at_least, frozenset(m.categories))
+            modifiers=tuple(Modifier(m.name, bool(m.with_), m.at_least, frozenset(m.categories), m.lowers,
+                                     frozenset(m.unless))
                             for m in spec.modifier),
             combinations=tuple(Combination(c.name, frozenset(c.of), c.count or len(c.of), c.at_least,
                                            frozenset(c.categories)) for c in spec.combination),

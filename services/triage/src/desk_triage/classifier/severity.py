@@ -20,6 +20,12 @@ class SeverityDecision:
     confidence: float
     evidence: tuple[str, ...]
     raised_by_model: bool = False
+    resolved: bool = False
+    """The report says it is over and handled: the model does not raise it either."""
+
+
+LOWER = {Severity.KRITIS: Severity.TINGGI, Severity.TINGGI: Severity.SEDANG, Severity.SEDANG: Severity.RENDAH,
+         Severity.RENDAH: Severity.RENDAH}
 
 
 def higher(a: Severity, b: Severity | None) -> Severity:
@@ -48,5 +54,11 @@ def decide_severity(category: Category, phrase_at_least: Severity | None, modifi
         if applies and len(combination.of & fired) >= combination.count:
             evidence.append(f"combination {combination.name}>={combination.at_least}")
             severity = higher(severity, combination.at_least)
+    lowering = [rules.modifiers[i] for i in sorted(modifiers) if rules.modifiers[i].lowers
+                and rules.modifiers[i].applies_to(category) and not (rules.modifiers[i].unless & fired)]
+    resolved = bool(lowering)
+    if resolved and severity.escalates:
+        severity = LOWER[severity]
+        evidence.append(f"modifier {lowering[0].name}: over and handled, one level lower ({severity})")
     confidence = EXPLICIT_CONFIDENCE if severity.rank > base.rank else BASE_CONFIDENCE
-    return SeverityDecision(severity, confidence, tuple(evidence))
+    return SeverityDecision(severity, confidence, tuple(evidence), resolved=resolved)

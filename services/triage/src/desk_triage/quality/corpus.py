@@ -21,8 +21,11 @@ from desk_shared.contracts.taxonomy import Category, Severity
 DEV = "dev.jsonl"
 TEST = "test.jsonl"
 LABELLINGS = "test_labellings.jsonl"
+NEW_TEST = "test2.jsonl"
+"""The test part of issue 16: other writers, other regencies, labelled under the revised guidelines."""
+NEW_LABELLINGS = "test2_labellings.jsonl"
 
-Style = Literal["formal", "citizen", "sms", "regional", "short", "long"]
+Style = Literal["formal", "citizen", "sms", "regional", "short", "long", "recap"]
 Hard = Literal["negation", "rumour_denied", "passing_mention", "mixed", "misleading_hint"]
 
 
@@ -50,7 +53,9 @@ class Labelling(BaseModel):
     a_severity: Severity
     b_category: Category
     b_severity: Severity
-    settled: Literal["agreed", "reworded"]
+    settled: Literal["agreed", "reworded", "third labeller"]
+    c_severity: Severity | None = None
+    """A third labeller's severity, where the first two disagreed (the majority decided)."""
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -89,8 +94,8 @@ def load_part(directory: Path, name: str) -> list[LabelledReport]:
     return reports
 
 
-def load_labellings(directory: Path) -> list[Labelling]:
-    return _read(directory / LABELLINGS, Labelling)
+def load_labellings(directory: Path, name: str = LABELLINGS) -> list[Labelling]:
+    return _read(directory / name, Labelling)
 
 
 def dump_part(reports: Sequence[LabelledReport]) -> str:

@@ -51,6 +51,8 @@ class Evaluation:
     """Urgent reports that reached only the 'cek segera' queue (escalated there unless an officer says no)."""
     urgent_silent: int
     """Urgent reports neither escalated nor in the queue nor flagged for review."""
+    checked: int
+    """Reports sent to the 'cek segera' queue (urgent or not)."""
     flagged: int
     flagged_correct: int
     unflagged_correct: int
@@ -67,6 +69,11 @@ class Evaluation:
     @property
     def urgent_escalated_right(self) -> int:
         return self.urgent_caught
+
+    @property
+    def urgent_reached(self) -> float:
+        """Urgent reports escalated at once or sent to the 'cek segera' queue."""
+        return (self.urgent_caught + self.urgent_checked) / self.urgent if self.urgent else 1.0
 
 
 def evaluate(gold: Sequence[Decision], predicted: Sequence[Decision]) -> Evaluation:
@@ -98,6 +105,7 @@ def evaluate(gold: Sequence[Decision], predicted: Sequence[Decision]) -> Evaluat
         escalated=sum(p.severity.escalates for p in predicted),
         urgent_checked=sum(not p.severity.escalates and p.urgent_check for _, p in urgent),
         urgent_silent=sum(not (p.severity.escalates or p.urgent_check or p.needs_review) for _, p in urgent),
+        checked=sum(p.urgent_check and not p.severity.escalates for p in predicted),
         flagged=sum(flagged),
         flagged_correct=sum(c for c, f in zip(correct, flagged, strict=True) if f),
         unflagged_correct=sum(c for c, f in zip(correct, flagged, strict=True) if not f),
