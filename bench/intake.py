@@ -362,7 +362,7 @@ def main() -> None:
         env = {"DESK_NATS_URL": server.url, "DESK_INTAKE_PORT": str(port), "DESK_LOG_LEVEL": "WARNING",
                "DESK_INTAKE_AGENCY_RATE": UNTHROTTLED,
                "DESK_PROJECTION_PORT": str(free_port()),
-               "DESK_ACCESS_PORT": str(free_port()),
+               "DESK_ACCESS_PORT": str(free_port()), "DESK_TRIAGE_PORT": str(free_port()),
                "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{home / 'projection.db'}"}
         if args.workers is not None:
             env["DESK_INTAKE_WORKERS"] = str(args.workers)

@@ -68,8 +68,8 @@ async def raw_loop(bus: BusSettings, reports: int, batch: int) -> float:
 
 
 async def triage_rate(bus: BusSettings, last: int, batch: int, home: Path, replicas: int) -> tuple[float, int]:
-    processes = [service(f"triage-{n}", "desk_triage", bus, home, DESK_TRIAGE_BATCH=str(batch)).start()
-                 for n in range(replicas)]
+    processes = [service(f"triage-{n}", "desk_triage", bus, home, DESK_TRIAGE_BATCH=str(batch),
+                         DESK_TRIAGE_PORT="0").start() for n in range(replicas)]
     nc = await connect(bus, "bench-watch")
     try:
         progress = await consumer_done(nc.jetstream(), bus.stream_name, "triage", last)

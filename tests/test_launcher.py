@@ -23,7 +23,7 @@ pytestmark = pytest.mark.system
 
 
 def test_up_runs_the_whole_system_and_ctrl_c_stops_it(tmp_path: Path) -> None:
-    ports = {name: str(free_port()) for name in ("INTAKE", "PROJECTION", "INBOX", "EMBEDDED_NATS", "ACCESS")}
+    ports = {name: str(free_port()) for name in ("INTAKE", "PROJECTION", "INBOX", "EMBEDDED_NATS", "ACCESS", "TRIAGE")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
     env |= {f"DESK_{name}_PORT": port for name, port in ports.items()} | {"PYTHONUNBUFFERED": "1"}
     log = tmp_path / "up.log"
@@ -80,7 +80,7 @@ def demo_person(banner: str, role: str = "leader") -> dict[str, str]:
 
 
 def launch(tmp_path: Path, **extra_env: str) -> tuple[subprocess.Popen[bytes], Path, dict[str, str]]:
-    ports = {name: str(free_port()) for name in ("INTAKE", "PROJECTION", "INBOX", "EMBEDDED_NATS", "ACCESS")}
+    ports = {name: str(free_port()) for name in ("INTAKE", "PROJECTION", "INBOX", "EMBEDDED_NATS", "ACCESS", "TRIAGE")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
     env |= {f"DESK_{name}_PORT": port for name, port in ports.items()} | {"PYTHONUNBUFFERED": "1"} | extra_env
     log = tmp_path / "up.log"

@@ -110,7 +110,8 @@ class Desk:
         contacts = home / "contacts.toml"
         contacts.write_text(f'[[contact]]\nmatch = "*"\nwebhook = "http://127.0.0.1:{self.inbox.server_port}/a"\n')
         env = bus_env(bus) | {"DESK_NOTIFY_CONTACTS_FILE": str(contacts),
-                              "DESK_DUPLICATE_WINDOW_SECONDS": str(bus.duplicate_window_seconds)}
+                              "DESK_DUPLICATE_WINDOW_SECONDS": str(bus.duplicate_window_seconds),
+                              "DESK_TRIAGE_PORT": "0"}
         self.processes = [ServiceProcess(name, service_command(*SERVICES[name]), env, home / f"{name}.log")
                           for name in ("triage", "notify")]
 

@@ -90,6 +90,7 @@ def up(state_dir: Path) -> int:
         env["DESK_INTAKE_PORT"] = pick_port("DESK_INTAKE_PORT", 8700)
         env["DESK_PROJECTION_PORT"] = pick_port("DESK_PROJECTION_PORT", 8701)
         env["DESK_ACCESS_PORT"] = pick_port("DESK_ACCESS_PORT", 8703)
+        env["DESK_TRIAGE_PORT"] = pick_port("DESK_TRIAGE_PORT", 8704)
         inbox_port = None
         if not os.environ.get("DESK_NOTIFY_CONTACTS_FILE"):
             inbox_port = pick_port("DESK_INBOX_PORT", 8702)
@@ -114,10 +115,12 @@ def up(state_dir: Path) -> int:
         intake = f"http://127.0.0.1:{env['DESK_INTAKE_PORT']}"
         projection = f"http://127.0.0.1:{env['DESK_PROJECTION_PORT']}"
         access = f"http://127.0.0.1:{env['DESK_ACCESS_PORT']}"
+        triage = f"http://127.0.0.1:{env['DESK_TRIAGE_PORT']}"
+        # triage is not waited for: a triage that cannot start (a broken rules file) must not hide the rest
         if not all(wait_until_serving(url + "/health", processes) for url in (intake, projection, access)):
             say("the services did not come up; see their output above")
             return 1
-        banner(Addresses(intake, projection, access, nats_url, inbox_port,
+        banner(Addresses(intake, projection, access, triage, nats_url, inbox_port,
                          env.get("DESK_PROJECTION_DATABASE_URL") or os.environ["DESK_PROJECTION_DATABASE_URL"]),
                nats, keys, people)
         supervise(processes)
@@ -139,6 +142,7 @@ class Addresses:
     intake: str
     projection: str
     access: str
+    triage: str
     nats: str
     inbox_port: str | None
     database: str
@@ -152,6 +156,8 @@ def banner(at: Addresses, nats: EmbeddedNats | None, keys: dict[str, str],
         f"  projection API  {at.projection}      (docs {at.projection}/docs)  GET /v1/incidents, /v1/situation "
         "(person token)",
         f"  access API      {at.access}      (docs {at.access}/docs)  POST /v1/login, /v1/tokens",
+        f"  triage API      {at.triage}      (docs {at.triage}/docs)  POST /v1/incidents/{{id}}/urgency "
+        "(desk officer: answer a 'cek segera' check)",
         f"  NATS            {at.nats}"
         + (f"  (embedded, data in {nats.store_dir}; users and passwords in {nats.store_dir.parent / PASSWORDS_FILE},"
            " `./desk access list` shows who may do what)" if nats else ""),

@@ -43,7 +43,7 @@ def report(text: str) -> ReportSubmitted:
 
 @pytest.fixture
 async def triage(bus: BusSettings, nats_client: Client) -> AsyncIterator[TriageSettings]:
-    settings = TriageSettings(consumer_name="triage")
+    settings = TriageSettings(consumer_name="triage", port=0)
     stop = asyncio.Event()
     task = asyncio.create_task(run(settings, bus, stop))
     yield settings

@@ -3,6 +3,7 @@ real nats-server, SQLite read models, and an alert inbox as every liaison's webh
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -34,6 +35,7 @@ class RunningSystem:
     token: str
     """A bearer token of a leader who sees everywhere: for the projection's API."""
     access: str
+    triage: str
 
     @property
     def auth(self) -> dict[str, str]:
@@ -58,29 +60,33 @@ class RunningSystem:
 
 @pytest.fixture(scope="module")
 def system(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    home: Path = tmp_path_factory.mktemp("system")
+    with running_system(nats_url, tmp_path_factory.mktemp("system")) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_system(nats_url: str, home: Path, **settings: str) -> Iterator[RunningSystem]:
+    """Every service as its own process on fresh streams, with `settings` added to their environment."""
     bus = fresh_bus(nats_url)
     inbox = Inbox(0)
     threading.Thread(target=inbox.serve_forever, daemon=True).start()
     contacts = home / "contacts.toml"
     contacts.write_text(f'[[contact]]\nmatch = "*"\nwebhook = "http://127.0.0.1:{inbox.server_port}/alerts"\n')
-    intake_port, projection_port, access_port = free_port(), free_port(), free_port()
-    env = bus_env(bus) | {
-        "DESK_INTAKE_PORT": str(intake_port),
-        "DESK_PROJECTION_PORT": str(projection_port),
-        "DESK_ACCESS_PORT": str(access_port),
+    ports = {name: free_port() for name in ("INTAKE", "PROJECTION", "ACCESS", "TRIAGE")}
+    env = bus_env(bus) | {f"DESK_{name}_PORT": str(port) for name, port in ports.items()} | {
         "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{home / 'projection.db'}",
         "DESK_NOTIFY_CONTACTS_FILE": str(contacts),
-    }
+    } | settings
     key, token = agency_key(bus), person_token(bus, "test-leader")
     processes = service_processes(env, home)
     for p in processes:
         p.start()
-    running = RunningSystem(bus, f"http://127.0.0.1:{intake_port}", f"http://127.0.0.1:{projection_port}",
-                            inbox, processes, key, token, f"http://127.0.0.1:{access_port}")
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    running = RunningSystem(bus, url["INTAKE"], url["PROJECTION"], inbox, processes, key, token, url["ACCESS"],
+                            url["TRIAGE"])
     try:
-        for url in (running.intake, running.projection, running.access):
-            wait_for(lambda url=url: _answers(url + "/health"), 60, what=f"{url} to serve")
+        for address in url.values():
+            wait_for(lambda address=address: _answers(address + "/health"), 60, what=f"{address} to serve")
         yield running
     finally:
         stop_all(processes)

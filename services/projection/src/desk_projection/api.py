@@ -102,6 +102,14 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
                 detail.reporter_redacted = True
         return detail
 
+    @app.get("/v1/checks", response_model=IncidentPage, tags=["incidents"], responses=AUTH_RESPONSES)
+    def urgent_checks(principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> IncidentPage:
+        """The 'cek segera' queue: incidents whose urgency a desk officer must confirm or dismiss before
+        their deadline (else they are escalated then), the most pressing first, in the person's areas."""
+        with engine.connect() as conn:
+            rows = queries.open_checks(conn, principal.areas, limit)
+        return IncidentPage(items=[incident_item(r, directory) for r in rows], total=len(rows), limit=limit, offset=0)
+
     @app.get("/v1/situation", response_model=Situation, tags=["situation"], responses=AUTH_RESPONSES)
     def situation(principal: Reader) -> Situation:
         """Per kecamatan of the person's areas: incidents by category and severity, worst first."""

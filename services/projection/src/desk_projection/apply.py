@@ -20,6 +20,8 @@ from desk_shared.contracts.events import (
     AlertRequested,
     Event,
     IncidentEscalated,
+    IncidentUrgencyConfirmed,
+    IncidentUrgencyDismissed,
     ReportSubmitted,
     ReportTriaged,
 )
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 TRIAGED = "triaged"
 ESCALATED = "escalated"
+CHECK_OPEN, CHECK_CONFIRMED, CHECK_DISMISSED, CHECK_EXPIRED = "open", "confirmed", "dismissed", "expired"
+"""A 'cek segera' check: waiting for a desk officer, answered urgent or not, or escalated at its deadline."""
 
 
 def utc(at: datetime) -> datetime:
@@ -43,7 +47,8 @@ def _timeline(seq: int, event: Event, report_id: uuid.UUID | None, incident_id: 
 
 def _new_incident(seq: int, at: datetime, **fields: Any) -> Row:
     return {"escalated_at": None, "liaisons": [], "alerts_delivered": 0, "alerts_failed": 0, "opened_at": at,
-            "updated_at": at, "opened_seq": seq, "last_seq": seq, **fields}
+            "updated_at": at, "opened_seq": seq, "last_seq": seq, "urgent_check": None, "urgent_check_due": None,
+            **fields}
 
 
 def report_submitted(rows: WorkingSet, seq: int, event: ReportSubmitted) -> None:
@@ -76,6 +81,9 @@ def report_triaged(rows: WorkingSet, seq: int, event: ReportTriaged) -> None:
                "model_version": p.model_version}
     decision = {**summary, "evidence": list(p.evidence), "review_reasons": list(p.review_reasons),
                 "severity_confidence": p.severity_confidence, "updated_at": at, "last_seq": seq}
+    if p.urgent_check_due is not None:
+        decision |= {"urgent_check": CHECK_OPEN, "urgent_check_due": utc(p.urgent_check_due)}
+        summary["urgent_check_due"] = utc(p.urgent_check_due).isoformat()
     incident = rows.incident(p.incident_id)
     if incident is not None:  # a later decision on a known incident (re-triage, a report clustered in)
         incident.update(decision)
@@ -98,6 +106,8 @@ def incident_escalated(rows: WorkingSet, seq: int, event: IncidentEscalated) -> 
     if incident is not None:
         incident.update(status=ESCALATED, liaisons=liaisons, updated_at=at, last_seq=seq,
                         escalated_at=incident["escalated_at"] if incident["escalated_at"] is not None else at)
+        if incident["urgent_check"] == CHECK_OPEN:
+            incident["urgent_check"] = CHECK_EXPIRED if p.reason == "urgent_check_expired" else CHECK_CONFIRMED
         rows.changed(p.incident_id)
     else:  # escalated without a triage the projection saw: open it from what the event says
         log.warning("incident %s escalated at seq %d without a known triage", p.incident_id, seq)
@@ -108,7 +118,20 @@ def incident_escalated(rows: WorkingSet, seq: int, event: IncidentEscalated) -> 
             severity_confidence=None, model_version=None, status=ESCALATED, escalated_at=at,
             liaisons=liaisons))
     rows.add_timeline(_timeline(seq, event, p.report_id, p.incident_id,
-                                {"severity": p.severity.value, "liaisons": [liaison["id"] for liaison in liaisons]}))
+                                {"severity": p.severity.value, "liaisons": [liaison["id"] for liaison in liaisons],
+                                 "reason": p.reason}))
+
+
+def urgency_answered(rows: WorkingSet, seq: int, event: IncidentUrgencyConfirmed | IncidentUrgencyDismissed) -> None:
+    """A desk officer's answer to a 'cek segera' check."""
+    p = event.payload
+    incident = rows.incident(p.incident_id)
+    answer = CHECK_CONFIRMED if isinstance(event, IncidentUrgencyConfirmed) else CHECK_DISMISSED
+    if incident is not None and incident["urgent_check"] == CHECK_OPEN:
+        incident.update(urgent_check=answer, updated_at=utc(event.occurred_at), last_seq=seq)
+        rows.changed(p.incident_id)
+    rows.add_timeline(_timeline(seq, event, p.report_id, p.incident_id,
+                                {"answer": answer, "by": event.actor.id, "note": p.note}))
 
 
 def alert_requested(rows: WorkingSet, seq: int, event: AlertRequested) -> None:
@@ -149,6 +172,8 @@ _APPLIERS: dict[type[Event], Callable[[WorkingSet, int, Any], None]] = {
     ReportSubmitted: report_submitted,
     ReportTriaged: report_triaged,
     IncidentEscalated: incident_escalated,
+    IncidentUrgencyConfirmed: urgency_answered,
+    IncidentUrgencyDismissed: urgency_answered,
     AlertRequested: alert_requested,
     AlertDelivered: alert_delivered,
     AlertFailed: alert_failed,
@@ -178,6 +203,7 @@ def rows_needed(events: list[Event]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
         elif isinstance(event, ReportTriaged):
             report_ids.add(event.payload.report_id)
             incident_ids.add(event.payload.incident_id)
-        elif isinstance(event, IncidentEscalated | AlertDelivered | AlertFailed):
+        elif isinstance(event, IncidentEscalated | AlertDelivered | AlertFailed | IncidentUrgencyConfirmed
+                        | IncidentUrgencyDismissed):
             incident_ids.add(event.payload.incident_id)
     return report_ids, incident_ids

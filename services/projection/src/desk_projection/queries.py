@@ -65,6 +65,13 @@ def list_incidents(conn: Connection, where: IncidentFilter, limit: int, offset: 
     return rows, int(total)
 
 
+def open_checks(conn: Connection, scope: Areas, limit: int) -> Sequence[Row]:
+    """'Cek segera' checks waiting for a desk officer, the most pressing deadline first."""
+    where = IncidentFilter(scope=scope).clauses()
+    return conn.execute(_incident_select().where(incidents.c.urgent_check == "open", *where)
+                        .order_by(incidents.c.urgent_check_due, incidents.c.opened_seq).limit(limit)).all()
+
+
 def get_incident(conn: Connection, incident_id: uuid.UUID) -> Row | None:
     return conn.execute(_incident_select().where(incidents.c.incident_id == incident_id)).first()
 

@@ -43,6 +43,10 @@ class IncidentItem(BaseModel):
     escalated_at: datetime | None
     alerts_delivered: int
     alerts_failed: int
+    urgent_check: str | None = Field(None, examples=["open"], description="'Cek segera': open (a desk officer "
+                                     "must answer before urgent_check_due), confirmed, dismissed or expired "
+                                     "(escalated at its deadline); null when urgency was clear.")
+    urgent_check_due: datetime | None = None
 
 
 class IncidentPage(BaseModel):
@@ -171,7 +175,8 @@ def incident_fields(row: Row, directory: RegionDirectory) -> dict[str, Any]:
         "summary": row.text, "agency": row.agency, "occurred_at": as_utc(row.report_occurred_at),
         "reported_at": as_utc(row.submitted_at), "opened_at": as_utc(row.opened_at),
         "escalated_at": as_utc(row.escalated_at), "alerts_delivered": row.alerts_delivered,
-        "alerts_failed": row.alerts_failed,
+        "alerts_failed": row.alerts_failed, "urgent_check": row.urgent_check,
+        "urgent_check_due": as_utc(row.urgent_check_due),
     }
 
 

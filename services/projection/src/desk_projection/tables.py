@@ -51,6 +51,8 @@ incidents = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("opened_seq", sa.BigInteger, nullable=False),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("urgent_check", sa.String(12), nullable=True),  # 'cek segera': open, confirmed, dismissed, expired
+    sa.Column("urgent_check_due", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_incidents_opened", "opened_at", "opened_seq"),
 )
 

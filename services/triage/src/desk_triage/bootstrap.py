@@ -6,15 +6,21 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from fastapi import FastAPI
+
+from desk_access.api_server import ApiServer
+from desk_shared.access.guard import PeopleGuard
 from desk_shared.contracts.events import Liaison, ReportSubmitted
 from desk_shared.contracts.regions import regions
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.consumer import Routes, consume
+from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import streams_ready
 from desk_triage.check_watcher import CheckWatcher
 from desk_triage.classifier import LinearModel, default_model, default_rules, load_model, load_rules
 from desk_triage.handler import TriageHandler
+from desk_triage.officers_api import create_app
 from desk_triage.settings import TriageSettings
 
 log = logging.getLogger(__name__)
@@ -34,21 +40,38 @@ async def run(settings: TriageSettings, bus: BusSettings, stop: asyncio.Event) -
     log.info("triage classifying with rules %s and model %s", rules.version, model.version if model else "none")
     handler = TriageHandler(rules, model, directory, settings.producer, settings.check_within)
     routes = Routes().on(ReportSubmitted, handler)
-    async with asyncio.TaskGroup() as tasks:  # either failing stops the process (and the launcher restarts it)
+    desk = OfficersDesk()
+    app = create_app(lambda: desk.watcher, lambda: desk.publisher, handler.liaisons, settings.producer)
+    server = ApiServer(app, settings.host, settings.port, "triage")
+    async with asyncio.TaskGroup() as tasks:  # one failing stops the process (and the launcher restarts it)
         tasks.create_task(consume(bus, settings.consumer_spec(), routes, stop))
-        tasks.create_task(watch_checks(bus, handler.liaisons, settings, stop))
+        tasks.create_task(desk.run(bus, handler.liaisons, settings, app, stop))
+        tasks.create_task(server.serve())
+        await stop.wait()
+        server.should_exit = True
 
 
-async def watch_checks(bus: BusSettings, liaisons: Callable[[str], tuple[Liaison, ...]], settings: TriageSettings,
-                       stop: asyncio.Event) -> None:
-    """Escalate 'cek segera' checks unanswered by their deadline, until `stop`."""
-    nc = await connect(bus, "triage-checks")
-    try:
-        js = nc.jetstream()
-        await streams_ready(js, bus)
-        watcher = CheckWatcher(js, bus, liaisons, settings.producer)
-        await watcher.start()
-        await watcher.run(stop)
-        await watcher.stop()
-    finally:
-        await nc.close()
+class OfficersDesk:
+    """The 'cek segera' side of triage: the checks' deadlines, and what officers' answers need."""
+
+    def __init__(self) -> None:
+        self.watcher: CheckWatcher | None = None
+        self.publisher: EventPublisher | None = None
+
+    async def run(self, bus: BusSettings, liaisons: Callable[[str], tuple[Liaison, ...]], settings: TriageSettings,
+                  app: FastAPI, stop: asyncio.Event) -> None:
+        """Escalate checks unanswered by their deadline and take officers' answers, until `stop`."""
+        nc = await connect(bus, "triage-checks")
+        try:
+            js = nc.jetstream()
+            await streams_ready(js, bus)
+            watcher = CheckWatcher(js, bus, liaisons, settings.producer)
+            await watcher.start()
+            app.state.people_guard = await PeopleGuard.start(js, bus)
+            self.publisher = EventPublisher(js, bus)
+            self.watcher = watcher
+            await watcher.run(stop)
+            await watcher.stop()
+            self.publisher.close()
+        finally:
+            await nc.close()

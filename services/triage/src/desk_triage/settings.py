@@ -15,6 +15,8 @@ class TriageSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DESK_TRIAGE_", extra="ignore")
 
     consumer_name: str = "triage"
+    host: str = "127.0.0.1"
+    port: int = Field(8704, ge=0, le=65535, description="Desk officers' API ('cek segera' answers).")
     producer: str = Field("triage", description="Recorded as the producer of every event triage emits.")
     max_deliver: int = Field(10, ge=1)
     ack_wait_seconds: float = Field(30.0, gt=0)
