@@ -29,7 +29,7 @@ pytestmark = pytest.mark.system
 
 DUPLICATE_WINDOW = 2.0
 CRITICAL = "Massa membawa parang menyerang TPS {n:02d}, dua petugas KPPS luka-luka."
-CALM = "Kepala desa mengumpulkan perangkat desa dan meminta mereka memilih paslon nomor {n}."
+CALM = "Kepala desa memasang foto bersama paslon nomor {n} di akun Facebook pribadinya."
 
 
 def report(n: int, text: str) -> ReportSubmitted:

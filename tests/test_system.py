@@ -29,7 +29,7 @@ pytestmark = pytest.mark.system
 
 CRITICAL = ("Massa sekitar dua ratus orang membawa parang mendatangi TPS 03 dan membakar kotak suara, "
             "dua petugas KPPS luka-luka.")
-CALM = "Kepala desa Penampaan mengumpulkan perangkat desa dan meminta mereka mengajak warga memilih paslon nomor 1."
+CALM = "Kepala desa Penampaan memasang foto bersama paslon nomor 1 di akun Facebook pribadinya."
 
 
 def submit(system: RunningSystem, text: str, **fields: object) -> httpx.Response:
@@ -191,17 +191,17 @@ def test_agencies_submit_over_nats_request_reply(system: RunningSystem) -> None:
 
 
 KINDS: list[tuple[str, str, str, str | None]] = [
-    # (kecamatan, text, category, severity or None for "not escalated")
+    # (kecamatan, text, category, severity or None for "not escalated"), by the guidelines as revised in issue 16
     ("11.13.05", "Guru PNS di SD negeri mengajak wali murid memilih paslon nomor 2 saat rapat komite.",
      "asn_neutrality", None),
     ("32.05.01", "Kades sdh kumpulin warga di rmh nya, suruh pilih paslon 1, yg gak mau diancam gak dapat bantuan.",
-     "village_official_neutrality", None),
+     "village_official_neutrality", "tinggi"),  # coercion by someone with power over the voters
     ("73.04.02", "Oknum anggota Polsek ikut membagikan stiker dan kalender paslon nomor urut 3 di pasar.",
      "security_forces_neutrality", None),
     ("17.04.01", "Mobil dinas berplat merah dipakai mengangkut massa kampanye paslon 2 ke lapangan kecamatan.",
      "state_resource_misuse", None),
     ("35.27.03", "serangan fajar td subuh, timses paslon 1 bagi amplop isi 100rb ke tiap rumah",
-     "money_politics", None),
+     "money_politics", "tinggi"),  # handed out at dawn: can still be caught
     ("52.03.04", "Beredar video editan di grup WA yang memfitnah calon bupati nomor 1 menerima suap.",
      "slander_hoax_hate", None),
     ("61.01.02", "Ketua KPPS TPS 4 didatangi dua orang membawa parang, diancam dibunuh kalau hasil tidak diubah.",
@@ -213,7 +213,7 @@ KINDS: list[tuple[str, str, str, str | None]] = [
     ("32.05.02", "Timses caleg nomor 4 memasang baliho dan kampanye di masjid pada masa tenang.",
      "campaign_violation", None),
     ("35.27.01", "Surat suara di TPS 7 kurang 40 lembar dan dua kotak suara rusak, mohon dikirim sebelum besok.",
-     "logistics", None),
+     "logistics", "tinggi"),  # can still be saved before the vote
     ("17.04.02", "Isu pembagian uang di desa kami sudah dicek Panwascam, ternyata tidak benar. Situasi aman.",
      "other", None),
 ]
