@@ -120,3 +120,18 @@ def test_deterministic_and_versioned() -> None:
     assert first.rule_set_version == default_rules().version and first.rule_set_version.startswith("2026.")
     assert model is not None and first.model_version == model.version
     assert (first.category, first.severity) == (C.MONEY_POLITICS, S.TINGGI)  # handed out at dawn: can still be caught
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (('unless = ["weapon",', 'unless = ["senjata",'), "`unless` names unknown modifiers"),
+    (('check_modifiers = ["handout_now",', 'check_modifiers = ["uang_now",'), "check_modifiers names unknown"),
+])
+def test_a_rule_file_naming_a_modifier_that_does_not_exist_is_refused(change: tuple[str, str], message: str) -> None:
+    from importlib.resources import files
+
+    from desk_triage.classifier.rules import RuleSet
+
+    text = files("desk_triage.classifier").joinpath("rules.toml").read_text()
+    assert change[0] in text
+    with pytest.raises(ValueError, match=message):
+        RuleSet.from_bytes(text.replace(change[0], change[1], 1).encode())

@@ -127,6 +127,13 @@ class RuleFile(_Strict):
         for combination in self.combination:
             if unknown := set(combination.of) - set(names):
                 raise ValueError(f"combination {combination.name} names unknown modifiers {sorted(unknown)}")
+        for modifier in self.modifier:
+            if unknown := set(modifier.unless) - set(names):
+                raise ValueError(f"modifier {modifier.name}: `unless` names unknown modifiers {sorted(unknown)}")
+            if modifier.unless and not modifier.lowers:
+                raise ValueError(f"modifier {modifier.name}: `unless` is only for modifiers that lower")
+        if unknown := set(self.decision.check_modifiers) - set(names):
+            raise ValueError(f"decision.check_modifiers names unknown modifiers {sorted(unknown)}")
         return self
 
 
