@@ -69,6 +69,7 @@ def test_a_check_waits_until_answered_or_escalated() -> None:
     assert confirmed.event_id == first.event_id  # one escalation per check, however it comes
     assert evolve(checks, dismissed(triaged)).pending == {}
     assert evolve(checks, first).pending == {}
+    assert checks.reports == {}  # a triaged report is no longer kept
 
 
 async def publish(bus: BusSettings, nats_client: Client, *events: object) -> None:

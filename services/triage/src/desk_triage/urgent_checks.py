@@ -52,15 +52,10 @@ class Checks:
     pending: Mapping[uuid.UUID, PendingCheck] = field(default_factory=lambda: MappingProxyType({}))
     """By incident id."""
     reports: Mapping[uuid.UUID, Reported] = field(default_factory=lambda: MappingProxyType({}))
-    """Recent reports by id, for the checks still to come (pruned with `forget_before`)."""
+    """Reports not yet triaged, by id (a triage takes its report out: memory stays bounded)."""
 
     def due(self, now: datetime) -> list[PendingCheck]:
         return sorted((c for c in self.pending.values() if c.due <= now), key=lambda c: c.due)
-
-    def forget_before(self, moment: datetime) -> Checks:
-        """Drop reports older than `moment` that no check waits for (memory stays bounded)."""
-        kept = {k: v for k, v in self.reports.items() if v.at >= moment}
-        return replace(self, reports=MappingProxyType(kept)) if len(kept) != len(self.reports) else self
 
 
 def evolve(checks: Checks, event: Event) -> Checks:
@@ -68,9 +63,13 @@ def evolve(checks: Checks, event: Event) -> Checks:
         case ReportSubmitted(payload=p):
             reported = Reported(summarise(p.text), p.village_code, event.occurred_at)
             return replace(checks, reports=MappingProxyType({**checks.reports, p.report_id: reported}))
-        case ReportTriaged(payload=p) if p.urgent_check_due is not None:
+        case ReportTriaged(payload=p):
+            reports = MappingProxyType({k: v for k, v in checks.reports.items() if k != p.report_id})
+            if p.urgent_check_due is None:
+                return replace(checks, reports=reports)
             pending = PendingCheck(event, checks.reports.get(p.report_id))
-            return replace(checks, pending=MappingProxyType({**checks.pending, p.incident_id: pending}))
+            return replace(checks, reports=reports,
+                           pending=MappingProxyType({**checks.pending, p.incident_id: pending}))
         case IncidentEscalated(payload=p) | IncidentUrgencyConfirmed(payload=p) | IncidentUrgencyDismissed(payload=p) \
                 if p.incident_id in checks.pending:
             return replace(checks, pending=MappingProxyType(
