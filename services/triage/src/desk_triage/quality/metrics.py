@@ -64,11 +64,7 @@ class Evaluation:
     @property
     def urgent_precision(self) -> float:
         """Of the reports escalated directly, the share labelled tinggi or kritis."""
-        return self.urgent_escalated_right / self.escalated if self.escalated else 1.0
-
-    @property
-    def urgent_escalated_right(self) -> int:
-        return self.urgent_caught
+        return self.urgent_caught / self.escalated if self.escalated else 1.0
 
     @property
     def urgent_reached(self) -> float:
