@@ -20,9 +20,10 @@ def tiny_model(category_word: str, category: Category, urgent_word: str) -> Line
     return LinearModel.from_json(dump_model("test-1", *heads, {"reports": 0}))
 
 
-def test_features_are_the_words_without_breaks() -> None:
-    words = Normaliser().words("Massa datang, bakar posko. Lari")
-    assert list(features(words)) == ["massa", "datang", "bakar", "posko", "lari"]
+def test_features_are_the_words_without_breaks_and_their_roots() -> None:
+    words = Normaliser().words("Massa datang, membakar posko. Lari")
+    assert list(features(words, default_rules().root)) == [
+        "massa", "datang", "membakar", "posko", "lari", "^massa", "^datang", "^bakar", "^posko", "^lari"]
 
 
 def test_scoring_is_a_softmax_over_the_weights_found() -> None:
@@ -39,7 +40,7 @@ def test_the_file_round_trips_byte_for_byte() -> None:
     model = tiny_model("amplop", Category.MONEY_POLITICS, "genting")
     again = dump_model(model.version, model.category, model.urgency, {"reports": 0})
     assert LinearModel.from_json(again) == model
-    assert json.loads(again)["format"] == "desk-triage-linear-2"
+    assert json.loads(again)["format"] == "desk-triage-linear-3"
 
 
 def test_the_model_can_raise_severity_to_tinggi_and_says_so() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from desk_shared.contracts.taxonomy import Category, Severity
-from desk_triage.classifier.model import LinearModel, Prediction
+from desk_triage.classifier.model import LinearModel, Prediction, features
 from desk_triage.classifier.rules import CategoryPhrase, DenialPhrase, ModifierPhrase, RuleSet
 from desk_triage.classifier.severity import SeverityDecision, decide_severity
 
@@ -55,14 +55,14 @@ def classify(text: str, category_hint: Category | None, rules: RuleSet,
     decision = rules.decision
     scores = dict(found.scores)
     evidence: list[str] = []
-    if found.denial >= rules.denial.threshold:
+    if found.denial >= rules.denial.threshold and not _denial_overruled(found, rules):
         scores = {c: (v if c is Category.OTHER else v * rules.denial.damping) for c, v in scores.items()}
         scores[Category.OTHER] += rules.denial.weight
         evidence += found.denials
     if category_hint is not None and decision.hint_weight:
         scores[category_hint] += decision.hint_weight
     rule_best = _best(scores, rules.categories)
-    prediction = model.predict(words) if model is not None else None
+    prediction = model.predict(features(words, rules.root)) if model is not None else None
     combined = dict(scores)
     if prediction is not None:
         for category, p in prediction.category_probabilities.items():
@@ -129,6 +129,11 @@ def collect(rules: RuleSet, found: Mapping[int, bool]) -> RuleEvidence:
             modifiers[index] = f"{text}+{withs[index]}"
     return RuleEvidence(scores, {c: tuple(v) for c, v in lines.items() if v}, at_least, modifiers, denial,
                         tuple(denials), tuple(dict.fromkeys(negated)))
+
+
+def _denial_overruled(found: RuleEvidence, rules: RuleSet) -> bool:
+    """A modifier of `denial.unless` fired: what is happening outweighs the debunk."""
+    return any(rules.modifiers[i].name in rules.denial.unless for i in found.modifiers)
 
 
 def _best(scores: dict[Category, float], order: tuple[Category, ...]) -> Category:

@@ -6,14 +6,16 @@ scored here from their JSON file with one numpy gather and sum (no scikit-learn 
 - `urgency`: the probability that a report is tinggi or kritis, which may raise a severity the
   rules left lower (a missed kritis is the worst error this system can make).
 
-The file keeps, for each feature, only its non-negligible weights; scoring adds up the rows of the
-few dozen words a report has."""
+A report's features are its words and their roots ("^tikam" for "ditikam", "menikam", "penikaman"):
+a root lets a wording the development part never used count like the one it did. The file keeps,
+for each feature, only its non-negligible weights; scoring adds up the rows of the few dozen
+features a report has."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -24,15 +26,22 @@ import numpy as np
 
 from desk_shared.contracts.taxonomy import Category
 from desk_triage.classifier.normalise import BREAKS, Words
+from desk_triage.classifier.phrases import Roots
 
-FORMAT = "desk-triage-linear-2"
+FORMAT = "desk-triage-linear-3"
 URGENT = "urgent"
+ROOT = "^"
+"""Marks a root feature, so "^tikam" never collides with the word "tikam"."""
 
 
-def features(words: Words) -> Iterator[str]:
-    """The report's normalised words (word pairs measured no better in cross-validation on the
-    development part, at three times the features). Shared by training and scoring."""
-    return (word for word in words if word not in BREAKS)
+def features(words: Words, root: Roots) -> Iterator[str]:
+    """The report's normalised words and, marked, their roots. Shared by training and scoring.
+    Measured on the development part's cross-validation: roots added 0.006 macro-F1; word pairs
+    measured no better, at three times the features."""
+    content = [word for word in words if word not in BREAKS]
+    yield from content
+    for word in content:
+        yield ROOT + root(word)
 
 
 Weights = dict[str, tuple[tuple[int, float], ...]]
@@ -98,9 +107,10 @@ class LinearModel:
         object.__setattr__(self, "_categories", tuple(Category(c) for c in self.category.classes))
         object.__setattr__(self, "_urgent", self.urgency.classes.index(URGENT))
 
-    def predict(self, words: Words, explain: int = 3) -> Prediction:
+    def predict(self, present: Iterable[str], explain: int = 3) -> Prediction:
+        """Score a report by the `features` present in it (repeats count once)."""
         rows = self._rows
-        found = sorted(map(rows.__getitem__, rows.keys() & words))  # row order is name order: order-free sums
+        found = sorted(map(rows.__getitem__, rows.keys() & present))  # row order is name order: order-free sums
         weights = self._matrix[found]
         logits = (self._intercepts + weights.sum(axis=0)).tolist()
         n = len(self._categories)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from desk_shared.contracts.taxonomy import Category, Severity
 from desk_triage.classifier.matching import Matcher, Negation
 from desk_triage.classifier.normalise import Normaliser
-from desk_triage.classifier.phrases import Phrase, parse_phrase
+from desk_triage.classifier.phrases import Phrase, Roots, parse_phrase
 from desk_triage.classifier.stemming import RootFinder
 
 
@@ -69,6 +69,8 @@ class DenialSpec(_Strict):
     weight: float = Field(ge=0, description="Added to 'other' when a denial is found.")
     damping: float = Field(ge=0, le=1, description="Every other category's rule score is multiplied by this.")
     phrases: list[PhraseSpec]
+    unless: list[str] = Field([], description="Modifiers that keep a report from being read as a denial (a crowd "
+                                              "gathering over a debunked claim is not cleared up).")
 
 
 class PrecedenceSpec(_Strict):
@@ -132,6 +134,8 @@ class RuleFile(_Strict):
                 raise ValueError(f"modifier {modifier.name}: `unless` names unknown modifiers {sorted(unknown)}")
             if modifier.unless and not modifier.lowers:
                 raise ValueError(f"modifier {modifier.name}: `unless` is only for modifiers that lower")
+        if unknown := set(self.denial.unless) - set(names):
+            raise ValueError(f"denial.unless names unknown modifiers {sorted(unknown)}")
         if unknown := set(self.decision.check_modifiers) - set(names):
             raise ValueError(f"decision.check_modifiers names unknown modifiers {sorted(unknown)}")
         return self
@@ -201,6 +205,8 @@ class RuleSet:
     base_severity: dict[Category, Severity]
     modifiers: tuple[Modifier, ...]
     combinations: tuple[Combination, ...]
+    root: Roots
+    """A word's Indonesian root (memoised), for phrases that ask for one and for the model."""
 
     @classmethod
     def from_spec(cls, spec: RuleFile, digest: str) -> RuleSet:
@@ -244,6 +250,7 @@ class RuleSet:
                             for m in spec.modifier),
             combinations=tuple(Combination(c.name, frozenset(c.of), c.count or len(c.of), c.at_least,
                                            frozenset(c.categories)) for c in spec.combination),
+            root=roots,
         )
 
     @classmethod

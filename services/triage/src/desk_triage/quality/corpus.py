@@ -3,13 +3,15 @@
 - `dev.jsonl`: the development part; rules are written and the model is trained on it.
 - `test.jsonl`: the test part, written separately from the rules and never tuned against.
 - `test_labellings.jsonl`: the two independent labellings of every test report, as first given
-  (before disagreements were settled by rewording), for the agreement (Cohen's kappa)."""
+  (before disagreements were settled by rewording), for the agreement (Cohen's kappa).
+- `test2.jsonl`, `test3.jsonl` and their labellings: the held-out parts of issue 16 (`TEST_PARTS`)."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -21,9 +23,34 @@ from desk_shared.contracts.taxonomy import Category, Severity
 DEV = "dev.jsonl"
 TEST = "test.jsonl"
 LABELLINGS = "test_labellings.jsonl"
-NEW_TEST = "test2.jsonl"
-"""The test part of issue 16: other writers, other regencies, labelled under the revised guidelines."""
-NEW_LABELLINGS = "test2_labellings.jsonl"
+
+
+@dataclass(frozen=True)
+class HeldOutPart:
+    name: str
+    reports: str
+    labellings: str
+    about: str
+
+
+TEST_PARTS = (
+    HeldOutPart("part 4", "test4.jsonl", "test4_labellings.jsonl",
+                "issue 16's final part: four other writers, eight regencies, revised guidelines; evaluated once"),
+    HeldOutPart("part 1", TEST, LABELLINGS, "issue 10's labels and guidelines"),
+)
+"""The held-out parts, the one the goals are judged on first."""
+
+RETIRED = ("test2.jsonl", "test3.jsonl")
+"""Issue 16's earlier held-out parts: each was evaluated once (README), then joined the development
+part, so that the model learns from more writers and the next part judges it."""
+
+
+def load_training(directory: Path) -> list[LabelledReport]:
+    """The development part and the retired held-out parts: what rules are tuned and the model trained on."""
+    reports = [r for name in (DEV, *RETIRED) for r in load_part(directory, name)]
+    if len({r.id for r in reports}) != len(reports):
+        raise CorpusError(f"{directory}: an id occurs in two parts")
+    return reports
 
 Style = Literal["formal", "citizen", "sms", "regional", "short", "long", "recap"]
 Hard = Literal["negation", "rumour_denied", "passing_mention", "mixed", "misleading_hint"]

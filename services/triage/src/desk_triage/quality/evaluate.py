@@ -11,16 +11,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from desk_shared.contracts.taxonomy import Category
 from desk_triage.classifier import LinearModel, RuleSet, classify
-from desk_triage.quality.corpus import (
-    DEV,
-    NEW_LABELLINGS,
-    NEW_TEST,
-    TEST,
-    LabelledReport,
-    Labelling,
-    load_labellings,
-    load_part,
-)
+from desk_triage.quality.corpus import TEST_PARTS, LabelledReport, Labelling, load_labellings, load_part, load_training
 from desk_triage.quality.metrics import CATEGORIES, SEVERITIES, Decision, Evaluation, evaluate, kappa
 from desk_triage.quality.training import trained
 
@@ -78,25 +69,23 @@ def agreement(labellings: Sequence[Labelling]) -> Agreement:
 
 
 def report(directory: Path, rules: RuleSet, model: LinearModel | None, cross_validate: bool = True) -> tuple[str, bool]:
-    """The whole evaluation as text, and whether the test part meets every goal."""
-    dev, test, new = load_part(directory, DEV), load_part(directory, TEST), load_part(directory, NEW_TEST)
-    new_eval = evaluate(gold(new), predict(new, rules, model))
-    sections = [
-        f"rule set {rules.version}, model {model.version if model else 'none'}",
-        render(f"TEST part 2 ({len(new)} reports by other writers, revised guidelines; never tuned against)",
-               new_eval),
-        render_agreement(agreement(load_labellings(directory, NEW_LABELLINGS))),
-    ]
-    met = goals_met(new_eval)
-    sections.append("goals on test part 2: " + ", ".join(
-        f"{name} {value:g} {('<=' if ok else '>') if name == 'urgent silent' else ('>=' if ok else '<')} {goal}"
-        if name == "urgent silent" else f"{name} {value:.3f} {'>=' if ok else '<'} {goal}"
-        for name, value, goal, ok in met))
-    sections.append(render(f"TEST part 1 ({len(test)} reports, issue 10's labels and guidelines)",
-                           evaluate(gold(test), predict(test, rules, model)), brief=True))
-    sections.append(render_agreement(agreement(load_labellings(directory))))
-    sections.append(render(f"DEV part ({len(dev)} reports; rules were written on it, the shipped model "
-                           "trained on it)", evaluate(gold(dev), predict(dev, rules, model)), brief=True))
+    """The whole evaluation as text, and whether the first test part meets every goal."""
+    sections = [f"rule set {rules.version}, model {model.version if model else 'none'}"]
+    met: list[tuple[str, float, float, bool]] = []
+    for index, part in enumerate(TEST_PARTS):
+        reports = load_part(directory, part.reports)
+        result = evaluate(gold(reports), predict(reports, rules, model))
+        sections.append(render(f"TEST {part.name} ({len(reports)} reports; {part.about})", result, brief=index > 0))
+        sections.append(render_agreement(agreement(load_labellings(directory, part.labellings))))
+        if index == 0:
+            met = goals_met(result)
+            sections.append(f"goals on test {part.name}: " + ", ".join(
+                f"{name} {value:g} {'<=' if ok else '>'} {goal}" if name == "urgent silent"
+                else f"{name} {value:.3f} {'>=' if ok else '<'} {goal}" for name, value, goal, ok in met))
+    dev = load_training(directory)
+    sections.append(render(f"DEV part ({len(dev)} reports with the retired test parts 2 and 3; rules were written "
+                           "on it, the shipped model trained on it)", evaluate(gold(dev), predict(dev, rules, model)),
+                           brief=True))
     if model is not None and cross_validate:
         sections.append(render(f"DEV part, {FOLDS}-fold cross-validation of the model (rules as shipped)",
                                evaluate(gold(dev), cross_validated(dev, rules)), brief=True))

@@ -37,7 +37,7 @@ PARAMETERS = TrainingParameters()
 
 def train(reports: Sequence[LabelledReport], rules: RuleSet, params: TrainingParameters = PARAMETERS) -> bytes:
     """The model file's bytes, trained on `reports` with the rule set's normalisation."""
-    vectorizer = CountVectorizer(analyzer=lambda text: list(features(rules.normaliser.words(text))),
+    vectorizer = CountVectorizer(analyzer=lambda text: list(features(rules.normaliser.words(text), rules.root)),
                                  binary=True, min_df=params.min_df)
     matrix = vectorizer.fit_transform([r.text for r in reports])
     names = [str(n) for n in vectorizer.get_feature_names_out()]
