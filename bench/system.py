@@ -151,7 +151,7 @@ async def backlog(js: JetStreamContext, bus: BusSettings, projection: str, recei
     events = (await js.stream_info(bus.stream_name)).state.messages
     return Backlog(sum(c.num_pending + c.num_ack_pending for c in consumers), lag,
                    await count(js, bus.stream_name, AlertRequested.subject), len(await receiver.arrivals()),
-                   await count(js, bus.stream_name, IncidentEscalated.subject),
+                   await count(js, bus.stream_name, IncidentEscalated.subject_filter),
                    await count(js, bus.stream_name, ReportSubmitted.subject), dead, events)
 
 
@@ -218,8 +218,8 @@ async def escalated_reports(bus: BusSettings) -> set[str]:
     """The report of every IncidentEscalated in the log."""
     nc = await connect(bus, "bench-read")
     js = nc.jetstream()
-    total = await count(js, bus.stream_name, IncidentEscalated.subject)
-    sub = await js.subscribe(IncidentEscalated.subject, stream=bus.stream_name, ordered_consumer=True)
+    total = await count(js, bus.stream_name, IncidentEscalated.subject_filter)
+    sub = await js.subscribe(IncidentEscalated.subject_filter, stream=bus.stream_name, ordered_consumer=True)
     found = set()
     for _ in range(total):
         found.add(json.loads((await sub.next_msg(timeout=10)).data)["payload"]["report_id"])

@@ -38,7 +38,7 @@ def submit(system: RunningSystem, text: str, **fields: object) -> httpx.Response
 
 
 def test_critical_report_is_triaged_escalated_alerted_and_projected(system: RunningSystem) -> None:
-    answer = submit(system, CRITICAL + f" ref {uuid.uuid4().hex[:6]}")
+    answer = submit(system, CRITICAL + f" ref {uuid.uuid4().hex[:6]}", village="11.13.01.2005")
     assert answer.status_code == 202, answer.text
     report_id = answer.json()["report_id"]
 
@@ -65,7 +65,9 @@ def test_critical_report_is_triaged_escalated_alerted_and_projected(system: Runn
         return kinds if kinds.count("AlertDelivered") == 2 else None
 
     kinds = wait_for(timeline_complete, 20, what="both AlertDelivered in the timeline")
-    assert kinds[:3] == ["ReportSubmitted", "ReportTriaged", "IncidentEscalated"]
+    story = [k for k in kinds if k in ("ReportSubmitted", "IncidentOpened", "ReportTriaged", "IncidentEscalated")]
+    assert story[:4] == ["ReportSubmitted", "IncidentOpened", "IncidentEscalated", "ReportTriaged"], kinds
+    assert "IncidentAssigned" in kinds
     delivered = [e for e in system.events("AlertDelivered") if e["payload"]["incident_id"] == incident["incident_id"]]
     assert len(delivered) == 2
 
@@ -94,13 +96,13 @@ def test_duplicate_submission_makes_one_event_and_one_incident(system: RunningSy
     reused = submit(system, text + " Ditambah keterangan lain.", idempotency_key=key)
     assert reused.status_code == 409 and reused.json()["type"] == "/problems/key-reused", reused.text
     report_id = first.json()["report_id"]
-    wait_for(lambda: system.incident_of(report_id), 20, what="the incident")
+    incident = wait_for(lambda: system.incident_of(report_id), 20, what="the incident")
     submitted = [e for e in system.events("ReportSubmitted") if e["payload"]["report_id"] == report_id]
     triaged = [e for e in system.events("ReportTriaged") if e["payload"]["report_id"] == report_id]
-    assert len(submitted) == len(triaged) == 1
-    items = httpx.get(f"{system.projection}/v1/incidents", params={"limit": 500},
-                      headers=system.reader).json()["items"]
-    assert [i["report_id"] for i in items].count(report_id) == 1
+    placed = [e for e in system.events() if e["type"] in ("IncidentOpened", "IncidentReportAdded")
+              and e["payload"]["report"]["report_id"] == report_id]
+    assert len(submitted) == len(triaged) == len(placed) == 1
+    assert [r["report_id"] for r in incident["reports"]].count(report_id) == 1
 
 
 @pytest.mark.parametrize(("body", "status", "field"), [

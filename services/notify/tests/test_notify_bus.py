@@ -152,7 +152,7 @@ async def test_a_redelivered_escalation_sends_and_records_nothing_twice(bus: Bus
     publisher = EventPublisher(js, bus)
     event = escalation(POLSEK, KORAMIL)
     for msg_id in ("first-copy", "second-copy"):  # the same escalation twice in the log
-        await publisher.publish_raw(IncidentEscalated.subject, event.to_json(), msg_id)
+        await publisher.publish_raw(event.address, event.to_json(), msg_id)
     await outcomes(js, bus, 2)
     await asyncio.sleep(0.5)
 
@@ -165,8 +165,9 @@ async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, na
                                                             webhooks: WebhookServer, notify: NotifySettings) -> None:
     js = nats_client.jetstream()
     publisher = EventPublisher(js, bus)
-    await publisher.publish_raw(IncidentEscalated.subject, b"{not json", "poison-1")
-    await publisher.publish_raw(IncidentEscalated.subject, b'{"type": "IncidentEscalated"}', "poison-2")
+    poison = f"{IncidentEscalated.subject}.11.13.01.poison"
+    await publisher.publish_raw(poison, b"{not json", "poison-1")
+    await publisher.publish_raw(poison, b'{"type": "IncidentEscalated"}', "poison-2")
     event = escalation(POLSEK)
     await publisher.publish(event)
     found = await outcomes(js, bus, 1)

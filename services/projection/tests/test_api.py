@@ -129,7 +129,7 @@ def test_paging_and_filters(client: TestClient, log: list[Event]) -> None:
 
 
 @pytest.mark.parametrize("params", [{"limit": 501}, {"limit": 0}, {"offset": -1}, {"severity": "parah"},
-                                    {"category": "kekerasan"}, {"kecamatan": "1113"}, {"status": "closed"}])
+                                    {"category": "kekerasan"}, {"kecamatan": "1113"}, {"status": "ditutup"}])
 def test_bad_query_parameters_are_422(client: TestClient, params: dict[str, object]) -> None:
     assert client.get("/v1/incidents", params=params).status_code == 422
 

@@ -28,7 +28,8 @@ def incident(incident_id: uuid.UUID, **changes: Any) -> dict[str, Any]:
             "status": "escalated", "opened_at": at, "escalated_at": None,
             "liaisons": [{"id": "polsek:11.13.01", "agency": "polri", "unit": "Polsek"}], "alerts_delivered": 2,
             "alerts_failed": 0, "updated_at": at.astimezone(timezone(timedelta(hours=7))), "opened_seq": 1,
-            "last_seq": 2**40, "urgent_check": "open", "urgent_check_due": at, **changes}
+            "last_seq": 2**40, "urgent_check": "open", "urgent_check_due": at, "report_count": 3,
+            "closed_reason": None, "closed_at": None, "merged_into": None, **changes}
 
 
 def test_inserts_store_what_sqlalchemy_stores(engine: Engine) -> None:

@@ -36,8 +36,8 @@ async def publish_log(bus: BusSettings) -> tuple[int, int]:
     half = len(events) // 2
     for event in events[:half]:
         await publisher.publish(event)
-    future = {"type": "IncidentClosed", "event_id": "later", "payload": {}}
-    await publisher.publish_raw(f"{subjects.EVENTS_ROOT}.incident.closed", json.dumps(future).encode(), "future-1")
+    future = {"type": "IncidentArchived", "event_id": "later", "payload": {}}
+    await publisher.publish_raw(f"{subjects.EVENTS_ROOT}.incident.archived", json.dumps(future).encode(), "future-1")
     await publisher.publish_raw(ReportSubmitted.subject, b"{not json", "poison-1")
     await publisher.publish_all(events[half:])
     last = (await js.stream_info(bus.stream_name)).state.last_seq

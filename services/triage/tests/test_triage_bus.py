@@ -66,14 +66,14 @@ async def test_critical_report_is_triaged_and_escalated(bus: BusSettings, nats_c
     await consumer_settled(js, bus.stream_name, triage.consumer_name, 2)
 
     triaged = {e.causation_id: e for e in await events(js, bus, ReportTriaged.subject)}
-    escalated = await events(js, bus, IncidentEscalated.subject)
+    escalated = await events(js, bus, IncidentEscalated.subject_filter)
     assert set(triaged) == {critical.event_id, quiet.event_id}
     assert isinstance(triaged[critical.event_id], ReportTriaged)
     assert triaged[critical.event_id].payload.severity == "kritis"
     assert triaged[quiet.event_id].payload.severity == "rendah"
     [incident] = escalated
     assert isinstance(incident, IncidentEscalated)
-    assert incident.event_id == derived_id(critical.event_id, "IncidentEscalated")
+    assert incident.event_id == derived_id(critical.event_id, "IncidentEscalated:kritis")
     assert incident.payload.incident_id == derived_id(critical.payload.report_id, "incident")
     assert [lia.id for lia in incident.payload.liaisons] == ["polsek:11.13.01", "koramil:11.13.01"]
 
@@ -89,7 +89,7 @@ async def test_a_duplicate_input_makes_no_duplicate_outputs(bus: BusSettings, na
 
     assert len(await read_subject(js, ReportSubmitted.subject, bus.stream_name)) == 2
     assert len(await events(js, bus, ReportTriaged.subject)) == 1
-    assert len(await events(js, bus, IncidentEscalated.subject)) == 1
+    assert len(await events(js, bus, IncidentEscalated.subject_filter)) == 1
 
 
 async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, nats_client: Client,

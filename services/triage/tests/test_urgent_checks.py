@@ -26,7 +26,8 @@ from desk_shared.runtime.settings import BusSettings
 from desk_testing.fixtures import read_subject
 from desk_triage.check_watcher import CheckWatcher
 from desk_triage.classifier import Classification
-from desk_triage.decisions import triage_events
+from desk_triage.decisions import triaged_event
+from desk_triage.incidents.decide import incident_of
 from desk_triage.urgent_checks import Checks, escalation, evolve
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -44,9 +45,7 @@ def checked(report: ReportSubmitted) -> ReportTriaged:
     decision = Classification(Category.MONEY_POLITICS, Severity.SEDANG, 0.8, 0.6, urgent_check=True,
                               needs_review=False, review_reasons=(), evidence=(), rule_set_version="t",
                               model_version=None)
-    [triaged] = triage_events(report, decision, (), "triage", timedelta(minutes=5))
-    assert isinstance(triaged, ReportTriaged)
-    return triaged
+    return triaged_event(report, decision, incident_of(report.payload.report_id), "triage", timedelta(minutes=5))
 
 
 def dismissed(triaged: ReportTriaged) -> IncidentUrgencyDismissed:
@@ -81,8 +80,8 @@ async def publish(bus: BusSettings, nats_client: Client, *events: object) -> Non
 
 
 async def escalations(bus: BusSettings, nats_client: Client) -> list[IncidentEscalated]:
-    found = [decode_event(m.data) for m in await read_subject(nats_client.jetstream(), IncidentEscalated.subject,
-                                                             bus.stream_name)]
+    found = [decode_event(m.data) for m in await read_subject(
+        nats_client.jetstream(), IncidentEscalated.subject_filter, bus.stream_name)]
     return [e for e in found if isinstance(e, IncidentEscalated)]
 
 

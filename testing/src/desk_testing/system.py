@@ -50,9 +50,13 @@ class RunningSystem:
         return [e for e in found if event_type is None or e["type"] == event_type]
 
     def incident_of(self, report_id: str) -> dict | None:
-        items = httpx.get(f"{self.projection}/v1/incidents", params={"limit": 500},
-                          headers=self.reader).json()["items"]
-        return next((i for i in items if i["report_id"] == report_id), None)
+        """The projected incident the report is in (opened by it, or joined), once triage placed it."""
+        triaged = next((e for e in self.events("ReportTriaged") if e["payload"]["report_id"] == report_id), None)
+        if triaged is None:
+            return None
+        answer = httpx.get(f"{self.projection}/v1/incidents/{triaged['payload']['incident_id']}",
+                           headers=self.reader)
+        return answer.json() if answer.status_code == 200 else None
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.output()[-3000:]}" for p in self.processes)

@@ -24,7 +24,7 @@ from desk_shared.access.registry import Registry
 from desk_shared.contracts import subjects
 from desk_shared.contracts.alerts import AlertDelivered, AlertFailed, AlertRequested
 from desk_shared.contracts.envelope import Event
-from desk_shared.contracts.incidents import IncidentEscalated, IncidentUrgencyConfirmed, IncidentUrgencyDismissed
+from desk_shared.contracts.incidents import INCIDENT_EVENTS, IncidentUrgencyConfirmed, IncidentUrgencyDismissed
 from desk_shared.contracts.privacy import AccessRecorded
 from desk_shared.contracts.reports import ReportSubmitted, ReportTriaged
 from desk_shared.runtime.settings import BusSettings
@@ -52,7 +52,7 @@ class ServiceNeeds:
 SERVICES: Mapping[str, ServiceNeeds] = {
     "intake": ServiceNeeds(publishes=(ReportSubmitted,), reads_log=True, answers=subjects.INTAKE_REPORTS,
                            writes_buckets=("subject_keys_bucket",)),
-    "triage": ServiceNeeds(publishes=(ReportTriaged, IncidentEscalated, IncidentUrgencyConfirmed,
+    "triage": ServiceNeeds(publishes=(ReportTriaged, *INCIDENT_EVENTS, IncidentUrgencyConfirmed,
                                       IncidentUrgencyDismissed), durable="triage", reads_log=True,
                            reads_buckets=("sessions_bucket",)),
     "projection": ServiceNeeds(publishes=(AccessRecorded,), reads_log=True, dead_letters="projection",
@@ -122,7 +122,7 @@ def service_permissions(name: str, bus: BusSettings) -> Permissions:
     publish = [f"{API}.INFO", f"{API}.STREAM.INFO.{dead}", f"{API}.STREAM.CREATE.{events}",
                f"{API}.STREAM.CREATE.{dead}", f"{API}.STREAM.INFO.{events}", f"{API}.DIRECT.GET.{events}"]
     deny: list[str] = []
-    publish += [event.subject for event in needs.publishes]
+    publish += [event.subject_filter for event in needs.publishes]
     if needs.reads_log:  # every durable consumer but its own is denied
         reads, deny = _stream_reads(events, [d for d in _durables() if d != needs.durable])
         publish += reads

@@ -10,6 +10,7 @@ from desk_notify.handler import Deliver, FanOut
 from desk_notify.settings import NotifySettings
 from desk_notify.webhook import WebhookSender, session
 from desk_shared.contracts.events import AlertRequested, IncidentEscalated
+from desk_shared.contracts.incidents import AreaAlertLevelChanged
 from desk_shared.contracts.regions import regions
 from desk_shared.runtime.consumer import Routes, consume
 from desk_shared.runtime.settings import BusSettings
@@ -27,7 +28,9 @@ async def run(settings: NotifySettings, bus: BusSettings, stop: asyncio.Event) -
     directory = await asyncio.to_thread(regions)
     async with session(settings.request_timeout) as client:
         sender = WebhookSender(client, settings.per_receiver)
+        fan_out = FanOut(directory, settings.producer)
         routes = (Routes()
-                  .on(IncidentEscalated, FanOut(directory, settings.producer))
+                  .on(IncidentEscalated, fan_out)
+                  .on(AreaAlertLevelChanged, fan_out)
                   .on(AlertRequested, Deliver(sender, contacts, settings.producer, settings.max_attempts)))
         await consume(bus, settings.consumer_spec(), routes, stop)

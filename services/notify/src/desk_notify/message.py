@@ -5,33 +5,48 @@ from __future__ import annotations
 from typing import Any
 
 from desk_shared.contracts.events import AlertRequestedPayload, IncidentEscalatedPayload
+from desk_shared.contracts.incidents import AreaAlertLevelChangedPayload
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.contracts.taxonomy import Category
 
 
-def alert_text(incident: IncidentEscalatedPayload, directory: RegionDirectory) -> str:
-    kecamatan = directory.kecamatan_of(incident.kecamatan_code)
-    regency = directory.regency_of_kecamatan(incident.kecamatan_code)
-    place = f"Kec. {kecamatan.name if kecamatan else incident.kecamatan_code}"
-    if incident.village_code and (village := directory.village_of(incident.village_code)):
+def _place(directory: RegionDirectory, kecamatan_code: str, village_code: str | None = None) -> str:
+    kecamatan = directory.kecamatan_of(kecamatan_code)
+    regency = directory.regency_of_kecamatan(kecamatan_code)
+    place = f"Kec. {kecamatan.name if kecamatan else kecamatan_code}"
+    if village_code and (village := directory.village_of(village_code)):
         place = f"Desa {village.name}, {place}"
-    if regency:
-        place = f"{place}, {regency.name}"
+    return f"{place}, {regency.name}" if regency else place
+
+
+def alert_text(incident: IncidentEscalatedPayload, directory: RegionDirectory) -> str:
+    place = _place(directory, incident.kecamatan_code, incident.village_code)
     summary = incident.summary.strip()
     if not summary.endswith((".", "!", "?", "…")):
         summary += "."
-    return (f"{incident.severity.upper()}: {Category(incident.category).label} di {place}. "
+    reports = f" ({incident.reports} laporan)" if incident.reports > 1 else ""
+    return (f"{incident.severity.upper()}: {Category(incident.category).label} di {place}{reports}. "
             f"Laporan: {summary} "
             f"Klasifikasi otomatis oleh sistem, belum diverifikasi petugas Desk Pemilu. "
             f"Mohon segera ditindaklanjuti.")
 
 
+def level_text(area: AreaAlertLevelChangedPayload, directory: RegionDirectory) -> str:
+    return (f"STATUS {area.level.value.upper()}: {_place(directory, area.kecamatan_code)} naik dari "
+            f"{area.previous.label} ke {area.level.label} (skor {area.score:g}). Mohon siaga dan koordinasi dengan "
+            "Desk Pemilu.")
+
+
 def alert_body(alert: AlertRequestedPayload) -> dict[str, Any]:
-    """The JSON a liaison's webhook receives."""
-    return {
+    """The JSON a liaison's webhook receives (`incident` or `area`, as the alert is about)."""
+    body: dict[str, Any] = {
         "alert_id": str(alert.alert_id),
-        "incident_id": str(alert.incident_id),
+        "incident_id": str(alert.incident_id) if alert.incident_id else None,
         "liaison": alert.liaison.model_dump(mode="json"),
         "message": alert.message,
-        "incident": alert.incident.model_dump(mode="json"),
     }
+    if alert.incident is not None:
+        body["incident"] = alert.incident.model_dump(mode="json")
+    if alert.area is not None:
+        body["area"] = alert.area.model_dump(mode="json")
+    return body

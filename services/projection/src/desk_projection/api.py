@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Literal, Protocol
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine, Row
@@ -14,12 +15,19 @@ from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_projection import queries
 from desk_projection.health import ERROR, SkippedSummary, assess
+from desk_projection.performance import agency_performance
 from desk_projection.responses import (
+    LEVEL_LABELS,
+    AgencyPerformance,
+    AgencyQueue,
+    AreaLevel,
     Health,
     IncidentDetail,
     IncidentPage,
     ReporterShown,
     Situation,
+    as_utc,
+    assignment_item,
     incident_detail,
     incident_item,
 )
@@ -59,8 +67,12 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
     app = FastAPI(title="Desk Pemilu — read models",
                   description="Incidents, their timelines and the situation per kecamatan, projected from the "
                               "event log. Classifications marked 'otomatis' are machine-derived.",
-                  version="1")
+                  version="2")
     problems.install(app)
+
+    def _kecamatan_name(code: str) -> str | None:
+        area = directory.kecamatan_of(code)
+        return area.name if area else None
 
     @app.get("/v1/incidents", response_model=IncidentPage, tags=["incidents"], responses=AUTH_RESPONSES)
     def list_incidents(
@@ -71,7 +83,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         regency: Annotated[str | None, Query(pattern=REGENCY_PATTERN, examples=["11.13"])] = None,
         category: Category | None = None,
         severity: Severity | None = None,
-        status: Literal["triaged", "escalated"] | None = None,
+        status: Literal["triaged", "escalated", "closed", "merged"] | None = None,
         needs_review: Annotated[bool | None, Query(description="true: only those a desk officer must check")] = None,
     ) -> IncidentPage:
         """Incidents in the person's areas, newest first."""
@@ -90,10 +102,10 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         """One incident with its evidence, liaisons and every event about it in log order (404 also
         for an incident outside the person's areas). Its reporter is shown to desk officers and
         auditors, and each showing is recorded in the log first."""
-        row, events = await run_in_threadpool(_incident, engine, incident_id)
+        row, events, incident_reports, assignments = await run_in_threadpool(_incident, engine, incident_id)
         if row is None or not principal.sees(row.kecamatan_code):
             raise HTTPException(status_code=404, detail=f"incident {incident_id} not found")
-        detail = incident_detail(row, events, directory)
+        detail = incident_detail(row, events, directory, incident_reports, assignments, datetime.now(UTC))
         if row.reporter is not None:
             if principal.may(Capability.READ_PERSONAL):
                 detail.reporter = await _reporter(request, principal, Sealed.model_validate(row.reporter),
@@ -112,12 +124,45 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
 
     @app.get("/v1/situation", response_model=Situation, tags=["situation"], responses=AUTH_RESPONSES)
     def situation(principal: Reader) -> Situation:
-        """Per kecamatan of the person's areas: incidents by category and severity, worst first."""
+        """Per kecamatan of the person's areas: its alert level and open incidents by category and
+        severity, worst first."""
         with engine.connect() as conn:  # one transaction: counts and position agree
             position = queries.position(conn)
             incident_counts = queries.incident_counts(conn)
             report_counts = queries.report_counts(conn)
-        return build_situation(position, incident_counts, report_counts, directory, regency_codes, principal.areas)
+            levels = queries.levels(conn)
+        return build_situation(position, incident_counts, report_counts, directory, regency_codes, principal.areas,
+                               {row.kecamatan_code: row.level for row in levels})
+
+    @app.get("/v1/areas", response_model=list[AreaLevel], tags=["situation"], responses=AUTH_RESPONSES)
+    def area_levels(principal: Reader) -> list[AreaLevel]:
+        """The alert level of every kecamatan of the person's areas that has one above or back to Aman,
+        with its score and why."""
+        with engine.connect() as conn:
+            rows = queries.levels(conn)
+        return [AreaLevel(kecamatan_code=r.kecamatan_code, kecamatan_name=_kecamatan_name(r.kecamatan_code),
+                          level=r.level, level_label=LEVEL_LABELS.get(r.level, r.level), previous=r.previous,
+                          score=r.score, reason=r.reason, since=as_utc(r.since))
+                for r in rows if principal.sees(r.kecamatan_code)]
+
+    @app.get("/v1/agencies/{agency}/queue", response_model=AgencyQueue, tags=["agencies"], responses=AUTH_RESPONSES)
+    def agency_queue(principal: Reader, agency: Annotated[str, Path(pattern=r"^[a-z]{2,20}$", examples=["bawaslu"])],
+                     open_only: bool = True, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> AgencyQueue:
+        """What an agency must handle in the person's areas, oldest first, with where each stands
+        against its deadlines (tepat_waktu, terlambat, selesai)."""
+        with engine.connect() as conn:
+            rows = queries.agency_queue(conn, agency, principal.areas, open_only, limit)
+        now = datetime.now(UTC)
+        return AgencyQueue(agency=agency, items=[assignment_item(r, now) for r in rows])
+
+    @app.get("/v1/agencies/performance", response_model=list[AgencyPerformance], tags=["agencies"],
+             responses=AUTH_RESPONSES)
+    def performance(principal: Reader) -> list[AgencyPerformance]:
+        """Per agency, in the person's areas: assignments, how many acknowledged, finished and late,
+        and the median minutes from assignment to acknowledgement, to finishing and to closing."""
+        with engine.connect() as conn:
+            rows = [r for r in queries.all_assignments(conn) if principal.sees(r.kecamatan_code)]
+        return agency_performance(rows)
 
     @app.get("/health", response_model=Health, tags=["operations"],
              responses={503: {"description": "Stopped (status 'error'), or the read-model database is unreachable"}})
@@ -135,10 +180,13 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
     return app
 
 
-def _incident(engine: Engine, incident_id: uuid.UUID) -> tuple[Row | None, list[Row]]:
+def _incident(engine: Engine, incident_id: uuid.UUID) -> tuple[Row | None, list[Row], list[Row], list[Row]]:
     with engine.connect() as conn:
         row = queries.get_incident(conn, incident_id)
-        return row, list(queries.incident_timeline(conn, incident_id)) if row is not None else []
+        if row is None:
+            return None, [], [], []
+        return (row, list(queries.incident_timeline(conn, incident_id)), list(queries.incident_reports(
+            conn, incident_id)), list(queries.incident_assignments(conn, incident_id)))
 
 
 async def _reporter(request: Request, principal: Principal, sealed: Sealed, what: str) -> ReporterShown:

@@ -56,13 +56,13 @@ class Projector:
         last = fresh[-1]
         skipped = [d for d in fresh if d.skipped is not None]
         applying = [d for d in fresh if d.skipped is None and d.event is not None and handles(d.event)]
-        report_ids, incident_ids = rows_needed([d.event for d in applying if d.event is not None])
+        report_ids, incident_ids, kecamatan = rows_needed([d.event for d in applying if d.event is not None])
         try:
             with self._engine.begin() as conn:
                 # Guard first: it locks the checkpoint row, so a second instance waits here and then
                 # fails cleanly instead of colliding with rows this batch is writing.
                 advance(conn, self._checkpoint, expected, last.seq, last.fingerprint or None)
-                rows = load(conn, report_ids, incident_ids)
+                rows = load(conn, report_ids, incident_ids, kecamatan)
                 for delivered in applying:
                     assert delivered.event is not None
                     try:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from desk_projection.projector import CHECKPOINT
-from desk_projection.tables import checkpoints, incidents, reports, skipped_events, timeline
+from desk_projection.tables import area_levels, assignments, checkpoints, incidents, reports, skipped_events, timeline
 from desk_shared.contracts.agencies import Areas
 
 
@@ -81,12 +81,53 @@ def incident_timeline(conn: Connection, incident_id: uuid.UUID) -> Sequence[Row]
                         .order_by(timeline.c.stream_seq)).all()
 
 
+OPEN = ("triaged", "escalated")
+"""The statuses of incidents still being worked (not closed, not merged into another)."""
+
+
 def incident_counts(conn: Connection) -> Sequence[Row]:
-    """(kecamatan_code, category, severity, n, last_opened_at) for every combination present."""
+    """(kecamatan_code, category, severity, n, last_opened_at) of open incidents, for every combination present."""
     return conn.execute(
         sa.select(incidents.c.kecamatan_code, incidents.c.category, incidents.c.severity,
                   sa.func.count().label("n"), sa.func.max(incidents.c.opened_at).label("last_opened_at"))
+        .where(incidents.c.status.in_(OPEN))
         .group_by(incidents.c.kecamatan_code, incidents.c.category, incidents.c.severity)).all()
+
+
+def incident_reports(conn: Connection, incident_id: uuid.UUID) -> Sequence[Row]:
+    """The reports of an incident, in the order they arrived, each with its own classification."""
+    return conn.execute(sa.select(reports).where(reports.c.incident_id == incident_id)
+                        .order_by(reports.c.stream_seq)).all()
+
+
+def incident_assignments(conn: Connection, incident_id: uuid.UUID) -> Sequence[Row]:
+    return conn.execute(sa.select(assignments).where(assignments.c.incident_id == incident_id)
+                        .order_by(assignments.c.assigned_at, assignments.c.agency)).all()
+
+
+def agency_queue(conn: Connection, agency: str, scope: Areas, open_only: bool, limit: int) -> Sequence[Row]:
+    """An agency's assignments in the person's areas, oldest first, with their incident's state."""
+    code = assignments.c.kecamatan_code
+    clauses = [assignments.c.agency == agency, sa.or_(sa.false(), code.in_(scope.kecamatan), *(
+        code.startswith(f"{r}.", autoescape=True) for r in scope.regencies))]
+    if open_only:
+        clauses += [assignments.c.finished_at.is_(None), incidents.c.status.in_(OPEN)]
+    return conn.execute(
+        sa.select(assignments, incidents.c.category, incidents.c.severity.label("incident_severity"),
+                  incidents.c.status)
+        .select_from(assignments.join(incidents, incidents.c.incident_id == assignments.c.incident_id))
+        .where(*clauses).order_by(assignments.c.assigned_at, assignments.c.incident_id).limit(limit)).all()
+
+
+def all_assignments(conn: Connection) -> Sequence[Row]:
+    """Every assignment (for the agencies' response times)."""
+    return conn.execute(sa.select(assignments, incidents.c.closed_at)
+                        .select_from(assignments.join(incidents, incidents.c.incident_id == assignments.c.incident_id))
+                        ).all()
+
+
+def levels(conn: Connection) -> Sequence[Row]:
+    return conn.execute(sa.select(area_levels).order_by(area_levels.c.kecamatan_code)).all()
 
 
 def report_counts(conn: Connection) -> Sequence[Row]:

@@ -9,12 +9,15 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Row
 
+from desk_shared.contracts.incidents import ClosingReason
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.contracts.taxonomy import Category, Severity
 
 CLASSIFICATION_AUTOMATED = "otomatis"
 CLASSIFICATION_VERIFIED = "terverifikasi"
-STATUS_LABELS = {"triaged": "Ditriase", "escalated": "Dieskalasi ke aparat"}
+STATUS_LABELS = {"triaged": "Ditriase", "escalated": "Dieskalasi ke aparat", "closed": "Ditutup",
+                 "merged": "Digabung ke insiden lain"}
+LEVEL_LABELS = {"aman": "Aman", "waspada": "Waspada", "siaga": "Siaga", "awas": "Awas"}
 
 
 class IncidentItem(BaseModel):
@@ -47,6 +50,75 @@ class IncidentItem(BaseModel):
                                      "must answer before urgent_check_due), confirmed, dismissed or expired "
                                      "(escalated at its deadline); null when urgency was clear.")
     urgent_check_due: datetime | None = None
+    report_count: int = Field(1, description="How many reports tell of this incident.")
+    closed_reason: str | None = Field(None, examples=["selesai_ditindaklanjuti"])
+    closed_reason_label: str | None = None
+    closed_at: datetime | None = None
+    merged_into: uuid.UUID | None = Field(None, description="The incident this one was merged into.")
+
+
+class IncidentReportItem(BaseModel):
+    """One report of an incident, with its own automatic classification."""
+
+    report_id: uuid.UUID
+    agency: str
+    channel: str
+    village_code: str | None
+    text: str
+    reported_at: datetime
+    category: str | None
+    severity: str | None
+    confidence: float | None
+    needs_review: bool | None
+    evidence: list[str]
+    classification: str = Field(CLASSIFICATION_AUTOMATED, description="A report's own classification is always "
+                                                                      "'otomatis'.")
+
+
+class AssignmentItem(BaseModel):
+    incident_id: uuid.UUID
+    agency: str = Field(examples=["bawaslu"])
+    kecamatan_code: str
+    reason: str
+    assigned_at: datetime
+    acknowledge_by: datetime
+    act_by: datetime
+    acknowledged_at: datetime | None
+    acted_at: datetime | None
+    finished_at: datetime | None
+    sla: str = Field(examples=["tepat_waktu"], description="tepat_waktu (within its deadlines), terlambat (a "
+                     "deadline passed without the stage reported) or selesai.")
+    overdue: list[str] = Field(description="Deadlines missed (acknowledged, acted), each reported to the desk.")
+    category: str | None = None
+    severity: str | None = None
+    status: str | None = None
+
+
+class AgencyQueue(BaseModel):
+    agency: str
+    items: list[AssignmentItem]
+
+
+class AgencyPerformance(BaseModel):
+    agency: str
+    assigned: int
+    acknowledged: int
+    finished: int
+    overdue: int
+    median_minutes_to_acknowledge: float | None
+    median_minutes_to_finish: float | None
+    median_minutes_to_close: float | None = Field(description="From assignment to the incident's closing.")
+
+
+class AreaLevel(BaseModel):
+    kecamatan_code: str
+    kecamatan_name: str | None
+    level: str = Field(examples=["siaga"])
+    level_label: str
+    previous: str
+    score: float
+    reason: str
+    since: datetime
 
 
 class IncidentPage(BaseModel):
@@ -78,6 +150,8 @@ class IncidentDetail(IncidentItem):
         None, description="Who reported it: only for desk officers and auditors (each showing is recorded in the "
                           "log); null for other roles and for reports without one.")
     reporter_redacted: bool = Field(False, description="There is a reporter, hidden from this person's role.")
+    reports: list[IncidentReportItem] = Field([], description="Every report of the incident, oldest first.")
+    assignments: list[AssignmentItem] = Field([], description="The agencies that must act, with their deadlines.")
 
 
 class ReporterShown(BaseModel):
@@ -97,6 +171,8 @@ class KecamatanSituation(BaseModel):
     by_severity: dict[str, int]
     highest_severity: str | None
     last_report_at: datetime | None
+    level: str = Field("aman", description="The kecamatan's alert level: aman, waspada, siaga or awas.")
+    level_label: str = "Aman"
 
 
 class Situation(BaseModel):
@@ -176,22 +252,63 @@ def incident_fields(row: Row, directory: RegionDirectory) -> dict[str, Any]:
         "reported_at": as_utc(row.submitted_at), "opened_at": as_utc(row.opened_at),
         "escalated_at": as_utc(row.escalated_at), "alerts_delivered": row.alerts_delivered,
         "alerts_failed": row.alerts_failed, "urgent_check": row.urgent_check,
-        "urgent_check_due": as_utc(row.urgent_check_due),
+        "urgent_check_due": as_utc(row.urgent_check_due), "report_count": row.report_count,
+        "closed_reason": row.closed_reason, "closed_reason_label": _closing_label(row.closed_reason),
+        "closed_at": as_utc(row.closed_at), "merged_into": row.merged_into,
     }
+
+
+def _closing_label(code: str | None) -> str | None:
+    if code is None:
+        return None
+    try:
+        return ClosingReason(code).label
+    except ValueError:
+        return code
+
+
+def sla_state(row: Row, now: datetime) -> str:
+    """Where an assignment stands against its deadlines at `now` (the only use of the clock: display)."""
+    if row.finished_at is not None:
+        return "selesai"
+    acknowledged = row.acknowledged_at is not None or row.acted_at is not None
+    late = (not acknowledged and as_utc(row.acknowledge_by) < now) or (row.acted_at is None
+                                                                        and as_utc(row.act_by) < now)
+    return "terlambat" if late or row.overdue else "tepat_waktu"
+
+
+def assignment_item(row: Row, now: datetime) -> AssignmentItem:
+    mapping = row._mapping
+    return AssignmentItem(
+        incident_id=row.incident_id, agency=row.agency, kecamatan_code=row.kecamatan_code, reason=row.reason,
+        assigned_at=as_utc(row.assigned_at), acknowledge_by=as_utc(row.acknowledge_by), act_by=as_utc(row.act_by),
+        acknowledged_at=as_utc(row.acknowledged_at), acted_at=as_utc(row.acted_at),
+        finished_at=as_utc(row.finished_at), sla=sla_state(row, now), overdue=list(row.overdue or []),
+        category=mapping.get("category"), severity=mapping.get("incident_severity"), status=mapping.get("status"))
+
+
+def report_item(row: Row) -> IncidentReportItem:
+    return IncidentReportItem(report_id=row.report_id, agency=row.agency, channel=row.channel,
+                              village_code=row.village_code, text=row.text, reported_at=as_utc(row.submitted_at),
+                              category=row.category, severity=row.severity, confidence=row.confidence,
+                              needs_review=row.needs_review, evidence=list(row.evidence or []))
 
 
 def incident_item(row: Row, directory: RegionDirectory) -> IncidentItem:
     return IncidentItem(**incident_fields(row, directory))
 
 
-def incident_detail(row: Row, events: list[Row], directory: RegionDirectory) -> IncidentDetail:
+def incident_detail(row: Row, events: list[Row], directory: RegionDirectory, reports: list[Row] | None = None,
+                    assignments: list[Row] | None = None, now: datetime | None = None) -> IncidentDetail:
     entries = [TimelineEntry(seq=e.stream_seq, event_id=e.event_id, event_type=e.event_type,
                              occurred_at=as_utc(e.occurred_at), recorded_at=as_utc(e.recorded_at),
                              producer=e.producer, summary=e.summary) for e in events]
     return IncidentDetail(**incident_fields(row, directory), evidence=row.evidence,
                           review_reasons=row.review_reasons or [], severity_confidence=row.severity_confidence,
                           rule_set_version=row.rule_set_version, model_version=row.model_version,
-                          liaisons=row.liaisons, timeline=entries)
+                          liaisons=row.liaisons, timeline=entries,
+                          reports=[report_item(r) for r in reports or []],
+                          assignments=[assignment_item(a, now or datetime.now(UTC)) for a in assignments or []])
 
 
 def empty_kecamatan(code: str, directory: RegionDirectory) -> KecamatanSituation:

@@ -1,19 +1,27 @@
-"""The leaders' view: incidents per kecamatan, worst first."""
+"""The leaders' view: alert level and open incidents per kecamatan, worst first."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy.engine import Row
 
-from desk_projection.responses import KecamatanSituation, Situation, as_utc, empty_kecamatan, severity_rank
+from desk_projection.responses import (
+    LEVEL_LABELS,
+    KecamatanSituation,
+    Situation,
+    as_utc,
+    empty_kecamatan,
+    severity_rank,
+)
 from desk_shared.contracts.agencies import Areas
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.contracts.taxonomy import Severity
 
 
 def build_situation(position: int, incident_counts: Iterable[Row], report_counts: Iterable[Row],
-                    directory: RegionDirectory, regency_codes: frozenset[str], scope: Areas) -> Situation:
+                    directory: RegionDirectory, regency_codes: frozenset[str], scope: Areas,
+                    levels: Mapping[str, str] | None = None) -> Situation:
     """Every kecamatan of `scope` (the person's areas) with incidents or reports, plus every kecamatan
     of `regency_codes` and of `scope` itself (so a quiet kecamatan shows as quiet instead of missing)."""
     seeded = [area.code for area in directory.kecamatan_in(regency_codes | frozenset(scope.regencies))]
@@ -42,6 +50,11 @@ def build_situation(position: int, incident_counts: Iterable[Row], report_counts
         opened = as_utc(row.last_opened_at)  # only when the reports themselves were never seen
         if not here.reports and opened and (here.last_report_at is None or opened > here.last_report_at):
             here.last_report_at = opened
+
+    for code, level in (levels or {}).items():
+        if scope.covers(code):
+            here = place(code)
+            here.level, here.level_label = level, LEVEL_LABELS.get(level, level)
 
     ordered = sorted(places.values(), key=lambda k: (
         -severity_rank(k.highest_severity) if k.highest_severity else 1, -k.incidents, k.code))

@@ -24,6 +24,11 @@ reports = sa.Table(
     sa.Column("stream_seq", sa.BigInteger, nullable=False),
     sa.Column("reporter", sa.JSON, nullable=True),
     # the reporter's personal data exactly as sealed in the log: opened (and recorded) only when shown
+    sa.Column("category", sa.String(40), nullable=True),  # the report's own automatic classification
+    sa.Column("severity", sa.String(10), nullable=True),
+    sa.Column("confidence", sa.Float, nullable=True),
+    sa.Column("needs_review", sa.Boolean, nullable=True),
+    sa.Column("evidence", sa.JSON, nullable=True),
 )
 
 incidents = sa.Table(
@@ -53,7 +58,40 @@ incidents = sa.Table(
     sa.Column("last_seq", sa.BigInteger, nullable=False),
     sa.Column("urgent_check", sa.String(12), nullable=True),  # 'cek segera': open, confirmed, dismissed, expired
     sa.Column("urgent_check_due", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("report_count", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("closed_reason", sa.String(40), nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("merged_into", sa.Uuid, nullable=True),
     sa.Index("ix_incidents_opened", "opened_at", "opened_seq"),
+)
+
+assignments = sa.Table(
+    "assignments", metadata,
+    sa.Column("incident_id", sa.Uuid, primary_key=True),
+    sa.Column("agency", sa.String(40), primary_key=True),
+    sa.Column("kecamatan_code", sa.String(8), nullable=False, index=True),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("severity", sa.String(10), nullable=False),
+    sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acknowledge_by", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("act_by", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("acted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("overdue", sa.JSON, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Index("ix_assignments_agency", "agency", "assigned_at"),
+)
+
+area_levels = sa.Table(
+    "area_levels", metadata,
+    sa.Column("kecamatan_code", sa.String(8), primary_key=True),
+    sa.Column("level", sa.String(10), nullable=False),
+    sa.Column("previous", sa.String(10), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
 )
 
 timeline = sa.Table(
@@ -85,4 +123,5 @@ skipped_events = sa.Table(  # messages of the log the read models lack: undecoda
     sa.Column("reason", sa.Text, nullable=False),
 )
 
-READ_MODEL_TABLES: tuple[sa.Table, ...] = (reports, incidents, timeline, checkpoints, skipped_events)
+READ_MODEL_TABLES: tuple[sa.Table, ...] = (reports, incidents, assignments, area_levels, timeline, checkpoints,
+                                           skipped_events)

@@ -43,10 +43,23 @@ class WorkingSet:
     timeline: list[Row] = field(default_factory=list)
     unlinked_new: dict[uuid.UUID, list[Row]] = field(default_factory=dict)
     relinked_timeline: dict[int, uuid.UUID] = field(default_factory=dict)
+    assignments: dict[tuple[uuid.UUID, str], Row] = field(default_factory=dict)
+    """(incident_id, agency) -> its row, as loaded or added."""
+    new_assignments: set[tuple[uuid.UUID, str]] = field(default_factory=set)
+    changed_assignments: set[tuple[uuid.UUID, str]] = field(default_factory=set)
+    levels: dict[str, Row] = field(default_factory=dict)
+    """kecamatan_code -> its alert level row, as loaded or added."""
+    new_levels: set[str] = field(default_factory=set)
+    changed_levels: set[str] = field(default_factory=set)
+    classified_reports: set[uuid.UUID] = field(default_factory=set)
+    """Stored reports whose own classification this batch set."""
 
     @classmethod
-    def loaded(cls, reports: Iterable[Row], incidents: Iterable[Row], timeline: Iterable[TimelineRef]) -> WorkingSet:
-        found = cls(reports={r["report_id"]: r for r in reports}, incidents={i["incident_id"]: i for i in incidents})
+    def loaded(cls, reports: Iterable[Row], incidents: Iterable[Row], timeline: Iterable[TimelineRef],
+               assignments: Iterable[Row] = (), levels: Iterable[Row] = ()) -> WorkingSet:
+        found = cls(reports={r["report_id"]: r for r in reports}, incidents={i["incident_id"]: i for i in incidents},
+                    assignments={(a["incident_id"], a["agency"]): a for a in assignments},
+                    levels={lv["kecamatan_code"]: lv for lv in levels})
         latest: dict[uuid.UUID, int] = {}
         for ref in sorted(timeline, key=lambda t: t.stream_seq):
             if ref.incident_id is None:
@@ -71,6 +84,40 @@ class WorkingSet:
         row["incident_id"] = incident_id
         if report_id not in self.new_reports:
             self.relinked_reports.add(report_id)
+
+    def classify_report(self, report_id: uuid.UUID, fields: Row) -> None:
+        """The report's own automatic classification."""
+        row = self.reports.get(report_id)
+        if row is None:
+            return
+        row.update(fields)
+        if report_id not in self.new_reports:
+            self.classified_reports.add(report_id)
+
+    # ------------------------------------------------------------------ assignments and levels
+    def assignment(self, incident_id: uuid.UUID, agency: str) -> Row | None:
+        return self.assignments.get((incident_id, agency))
+
+    def put_assignment(self, row: Row) -> None:
+        key = (row["incident_id"], row["agency"])
+        if key in self.assignments and key not in self.new_assignments:
+            self.changed_assignments.add(key)
+        else:
+            self.new_assignments.add(key)
+        self.assignments[key] = row
+
+    def assignment_changed(self, incident_id: uuid.UUID, agency: str) -> None:
+        key = (incident_id, agency)
+        if key not in self.new_assignments:
+            self.changed_assignments.add(key)
+
+    def put_level(self, row: Row) -> None:
+        code = row["kecamatan_code"]
+        if code in self.levels and code not in self.new_levels:
+            self.changed_levels.add(code)
+        else:
+            self.new_levels.add(code)
+        self.levels[code] = row
 
     # ------------------------------------------------------------------ incidents
     def incident(self, incident_id: uuid.UUID) -> Row | None:

@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("--no-cross-validation", action="store_true",
                               help="skip the development part's cross-validation (it trains the model five times)")
 
+    grouping_cmd = commands.add_parser("evaluate-grouping",
+                                       help="measure grouping on labelled report streams (pairwise precision, recall)")
+    classifier_options(grouping_cmd)
+    grouping_cmd.add_argument("streams", nargs="*", type=Path,
+                              help="stream files or folders (default: the corpus's grouping folder)")
+    grouping_cmd.add_argument("--mistakes", action="store_true", help="list the reports grouped wrongly")
+
     build_cmd = commands.add_parser("build-model", help="train the model on the corpus's development part")
     build_cmd.add_argument("--rules", type=Path, help="a rules.toml to use instead of the packaged one")
     build_cmd.add_argument("--corpus", type=Path, help="the corpus folder (default services/triage/corpus)")
@@ -85,6 +92,8 @@ def _run(args: argparse.Namespace) -> int:
     except ImportError as exc:  # scikit-learn is only in the development environment
         print(f"desk-triage {args.command} needs the development environment ({exc.name} missing)", file=sys.stderr)
         return 2
+    if args.command == "evaluate-grouping":
+        return _grouping(args, corpus_dir())
     directory = args.corpus or corpus_dir()
     if args.command == "evaluate":
         text, met = report(directory, _rules(args), _model(args), cross_validate=not args.no_cross_validation)
@@ -93,11 +102,25 @@ def _run(args: argparse.Namespace) -> int:
     return _build(args, directory)
 
 
+def _grouping(args: argparse.Namespace, directory: Path) -> int:
+    from desk_triage.incidents.decide import Desk
+    from desk_triage.quality.grouping import STREAMS_DIR, grouped, load_streams, measure, mistakes, render
+
+    rules, model = _rules(args), _model(args)
+    for path in args.streams or sorted((directory / STREAMS_DIR).glob("*.jsonl")):
+        rows = load_streams(path)
+        incident_of = grouped(rows, rules, model, Desk())
+        print(render(path.name, measure(rows, incident_of)))
+        if args.mistakes:
+            print("\n".join(f"  {line}" for line in mistakes(rows, incident_of)))
+    return 0
+
+
 def _build(args: argparse.Namespace, directory: Path) -> int:
-    from desk_triage.quality.corpus import DEV, load_part
+    from desk_triage.quality.corpus import load_training
     from desk_triage.quality.training import train
 
-    built = train(load_part(directory, DEV), _rules(args))
+    built = train(load_training(directory), _rules(args))
     version = LinearModel.from_json(built).version
     if args.check:
         same = args.output.is_file() and args.output.read_bytes() == built

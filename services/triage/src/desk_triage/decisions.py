@@ -1,20 +1,12 @@
-"""What triage decides about one report, as the events it emits. Pure: no I/O; the events'
-ids and times come from the report, so a replay decides the same events."""
+"""What triage records about one report once it is placed in an incident. Pure: no I/O; the
+event's id and time come from the report, so a replay decides the same event."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
-from desk_shared.contracts.events import (
-    Event,
-    IncidentEscalated,
-    IncidentEscalatedPayload,
-    Liaison,
-    ReportSubmitted,
-    ReportTriaged,
-    ReportTriagedPayload,
-    derived_id,
-)
+from desk_shared.contracts.events import ReportSubmitted, ReportTriaged, ReportTriagedPayload
 from desk_triage.classifier import Classification
 
 SUMMARY_LIMIT = 280
@@ -30,16 +22,14 @@ def summarise(text: str, limit: int = SUMMARY_LIMIT) -> str:
     return f"{cut}…"
 
 
-def triage_events(report: ReportSubmitted, classification: Classification, liaisons: tuple[Liaison, ...],
-                  producer: str, check_within: timedelta = DEFAULT_CHECK_WITHIN) -> list[Event]:
-    """ReportTriaged always; IncidentEscalated too when the severity escalates. A report whose
-    urgency cannot be ruled out gets a 'cek segera' deadline `check_within` after it was submitted.
-
-    Walking skeleton: every report opens its own incident (clustering comes later)."""
+def triaged_event(report: ReportSubmitted, classification: Classification, incident_id: uuid.UUID,
+                  producer: str, check_within: timedelta | None) -> ReportTriaged:
+    """The report's own classification, and the incident it is in. `check_within`: urgency could
+    not be ruled out and the incident is not escalated, so a desk officer must answer a 'cek
+    segera' check within this time of the report's submission (None: no check)."""
     submitted = report.payload
-    incident_id = derived_id(submitted.report_id, "incident")
-    due = report.occurred_at + check_within if classification.urgent_check else None
-    triaged = ReportTriaged.caused_by(report, producer, ReportTriagedPayload(
+    due = report.occurred_at + check_within if classification.urgent_check and check_within else None
+    return ReportTriaged.caused_by(report, producer, ReportTriagedPayload(
         report_id=submitted.report_id, incident_id=incident_id, kecamatan_code=submitted.kecamatan_code,
         category=classification.category, severity=classification.severity,
         confidence=classification.confidence, severity_confidence=classification.severity_confidence,
@@ -47,11 +37,3 @@ def triage_events(report: ReportSubmitted, classification: Classification, liais
         rule_set_version=classification.rule_set_version, model_version=classification.model_version,
         evidence=classification.evidence, urgent_check_due=due,
     ))
-    if not classification.severity.escalates:
-        return [triaged]
-    escalated = IncidentEscalated.caused_by(report, producer, IncidentEscalatedPayload(
-        incident_id=incident_id, report_id=submitted.report_id, kecamatan_code=submitted.kecamatan_code,
-        village_code=submitted.village_code, category=classification.category,
-        severity=classification.severity, summary=summarise(submitted.text), liaisons=liaisons,
-    ))
-    return [triaged, escalated]

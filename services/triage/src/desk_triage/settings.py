@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,6 +11,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from desk_shared.runtime.consumer import ConsumerSpec
+from desk_triage.incidents.decide import Desk
+from desk_triage.incidents.grouping import DEFAULT_POLICY
+from desk_triage.incidents.levels import DEFAULT_LEVELS
+from desk_triage.incidents.routing import default_routing, load_routing
 
 
 class TriageSettings(BaseSettings):
@@ -27,6 +33,23 @@ class TriageSettings(BaseSettings):
     use_model: bool = Field(True, description="False: the rules alone decide.")
     check_minutes: float = Field(5.0, gt=0, le=24 * 60, description="How long a desk officer has to answer a "
                                                                     "'cek segera' check before it escalates.")
+    group_window_minutes: float = Field(240.0, gt=0, le=7 * 24 * 60, description=(
+        "A report joins an open incident only within this time of the incident's last report."))
+    routing_file: Path | None = Field(None, description="A routing.toml (agencies by category and severity, "
+                                                        "deadlines) instead of the packaged one.")
+    level_priors_file: Path | None = Field(None, description=(
+        "A TOML file of kecamatan code = prior points of its alert level (a vulnerability index such as IKP)."))
+
+    def desk(self) -> Desk:
+        """The policies incidents are decided by (liaisons are added by the composition root)."""
+        routing = load_routing(self.routing_file) if self.routing_file else default_routing()
+        priors: dict[str, float] = {}
+        if self.level_priors_file:
+            raw = tomllib.loads(self.level_priors_file.read_text(encoding="utf-8"))
+            priors = {str(code): float(points) for code, points in raw.items()}
+        return Desk(producer=self.producer, routing=routing,
+                    grouping=replace(DEFAULT_POLICY, window=timedelta(minutes=self.group_window_minutes)),
+                    levels=replace(DEFAULT_LEVELS, priors=priors))
 
     @property
     def check_within(self) -> timedelta:

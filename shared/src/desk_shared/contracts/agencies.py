@@ -37,6 +37,8 @@ class AgencyKind(StrEnum):
     KEJARI = "kejari"
     KESBANGPOL = "kesbangpol"
     KOMINFO = "kominfo"
+    BKPSDM = "bkpsdm"
+    """The civil-service oversight (BKPSDM, the inspectorate): ASN neutrality."""
     KECAMATAN = "kecamatan"
     OTHER = "other"
 

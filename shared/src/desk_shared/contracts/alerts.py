@@ -8,12 +8,12 @@ from typing import Literal
 from pydantic import Field
 
 from desk_shared.contracts.envelope import Contract, Event
-from desk_shared.contracts.incidents import IncidentEscalatedPayload, Liaison
+from desk_shared.contracts.incidents import AreaAlertLevelChangedPayload, IncidentEscalatedPayload, Liaison
 
 
 class AlertOutcomePayload(Contract):
     alert_id: uuid.UUID
-    incident_id: uuid.UUID
+    incident_id: uuid.UUID | None = Field(description="None for an alert about a kecamatan's alert level.")
     liaison_id: str
     channel: Literal["webhook"]
     attempts: int = Field(ge=0)
@@ -39,10 +39,12 @@ class AlertRequestedPayload(Contract):
     """One alert to one liaison: what will be sent, so the log shows exactly what was said."""
 
     alert_id: uuid.UUID
-    incident_id: uuid.UUID
+    incident_id: uuid.UUID | None = Field(description="None for an alert about a kecamatan's alert level.")
     liaison: Liaison
     message: str = Field(description="The alert text in Bahasa Indonesia.")
-    incident: IncidentEscalatedPayload
+    incident: IncidentEscalatedPayload | None = Field(None, description="The escalation this alert is about.")
+    area: AreaAlertLevelChangedPayload | None = Field(None, description="The rise of a kecamatan's alert level this "
+                                                                      "alert is about.")
 
 
 class AlertRequested(Event):

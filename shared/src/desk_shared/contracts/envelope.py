@@ -8,6 +8,12 @@ A change to an event is additive; a rename or a change of meaning is a new event
 A new event type is one class: subclassing `Event` registers it under its class name, with
 its subject derived from that name (`ReportSubmitted` -> `desk.event.report.submitted`), its
 `SCHEMA_VERSION` and the `UPCASTERS` that bring older stored versions up to date.
+
+An event about one thing in one kecamatan (an incident, an area's alert level) is stored under
+its type's subject followed by the kecamatan code's three parts and the thing's key
+(`desk.event.incident.opened.11.13.01.<incident id>`): one wildcard filter then reads everything
+about one kecamatan, or one incident, and a writer can append on condition that nothing else was
+appended there since it last read (JetStream's expected last subject sequence).
 """
 
 from __future__ import annotations
@@ -78,6 +84,10 @@ class Event(Contract):
 
     event_type: ClassVar[str]
     subject: ClassVar[str]
+    """The type's subject (stored events of a keyed type are under it, one level down)."""
+    subject_filter: ClassVar[str]
+    """What matches every stored event of the type: to read it, and to be allowed to write it."""
+    KEYED: ClassVar[bool] = False
     SCHEMA_VERSION: ClassVar[int] = 2
     UPCASTERS: ClassVar[Mapping[int, Upcaster]] = {1: _actor_from_producer}
     """From version n to n+1, on the raw JSON object of a stored event."""
@@ -97,6 +107,7 @@ class Event(Contract):
         if "payload" in cls.model_fields:  # a concrete event type, not an intermediate base
             cls.event_type = cls.__name__
             cls.subject = subjects.event_subject(subject_name(cls.__name__))
+            cls.subject_filter = f"{cls.subject}.>" if cls.KEYED else cls.subject
             _register(cls)
 
     @model_validator(mode="before")
@@ -113,17 +124,27 @@ class Event(Contract):
                 raise ValueError(f"{cls.event_type} is emitted as version {cls.SCHEMA_VERSION}, not {version}")
         return data
 
+    @property
+    def address(self) -> str:
+        """The subject this event is stored under."""
+        return self.subject
+
     def to_json(self) -> bytes:
         """Compact UTF-8 JSON with the type first: `{"type":"ReportSubmitted","schema_version":2,...}`."""
         return b'{"type":"%s",%s' % (self.event_type.encode(), self.model_dump_json().encode()[1:])
 
     @classmethod
-    def decided(cls, actor: Actor, producer: str, payload: Any) -> Self:
-        """A new fact decided by `actor` (not derived from another event): a fresh id, the time now."""
-        now = utc_now()
-        event_id = uuid.uuid4()
-        return cls(event_id=event_id, occurred_at=now, recorded_at=now, correlation_id=event_id, producer=producer,
-                   actor=actor, payload=payload)
+    def decided(cls, actor: Actor, producer: str, payload: Any, *, command: tuple[uuid.UUID, str] | None = None,
+                at: datetime | None = None) -> Self:
+        """A new fact decided by `actor` (not derived from another event): a fresh id and the time
+        now, or, for one of the events of a `command` (its id, and what this event is of it), an id
+        derived from the command's, so a command retried (after a conflict, a lost reply) appends
+        each of its events once."""
+        now = at or utc_now()
+        event_id = derived_id(command[0], command[1]) if command else uuid.uuid4()
+        correlation = command[0] if command else event_id
+        return cls(event_id=event_id, occurred_at=now, recorded_at=utc_now(), correlation_id=correlation,
+                   producer=producer, actor=actor, payload=payload)
 
     @classmethod
     def caused_by(cls, cause: Event, producer: str, payload: Any, *, what: str | None = None,

@@ -81,7 +81,7 @@ class Routes:
 
     def on(self, kind: type[E], handler: Callable[[E, Delivery], Awaitable[Sequence[Event]]]) -> Routes:
         self._handlers[kind.event_type] = handler
-        self._subjects.append(kind.subject)
+        self._subjects.append(kind.subject_filter)
         return self
 
     def handler_for(self, event: Event) -> Handler | None:

@@ -32,11 +32,28 @@ class Follower(Generic[S]):
         self._since = since
         """Fold only what was stored from this time on (None: the subject's whole history)."""
         self._state = initial
-        self._evolve = evolve
+        self._evolve: Callable[[S, Event, int], S] = lambda state, event, _seq: evolve(state, event)
         self._caught_up = asyncio.Event()
+        self._moved = asyncio.Condition()
         self._subscription: Subscription | None = None
         self.position = 0
         """The stream sequence of the last message folded in."""
+
+    @classmethod
+    def sequenced(cls, js: JetStreamContext, stream: str, subject: str, initial: S,
+                  evolve: Callable[[S, Event, int], S]) -> Follower[S]:
+        """A follower whose fold also gets each event's stream sequence (a state that must know
+        where in the log it stands, to append on condition)."""
+        follower = cls(js, stream, subject, initial, lambda state, _event: state)
+        follower._evolve = evolve
+        return follower
+
+    async def reached(self, seq: int) -> S:
+        """The state once it includes the message at stream sequence `seq` (or a later one on the
+        subject); bound the wait with `asyncio.timeout`."""
+        async with self._moved:
+            await self._moved.wait_for(lambda: self.position >= seq)
+        return self._state
 
     @property
     def state(self) -> S:
@@ -66,12 +83,14 @@ class Follower(Generic[S]):
     async def _on_message(self, msg: Msg) -> None:
         meta = msg.metadata
         try:
-            self._state = self._evolve(self._state, decode_event(msg.data))
+            self._state = self._evolve(self._state, decode_event(msg.data), meta.sequence.stream)
         except (UndecodableEvent, UnknownEventType) as exc:  # stays in the log for an auditor; folds nothing
             log.warning("skipped message %d on %s: %s", meta.sequence.stream, msg.subject, exc)
         self.position = meta.sequence.stream
         if meta.num_pending == 0:
             self._caught_up.set()
+        async with self._moved:
+            self._moved.notify_all()
 
 
 async def folded(js: JetStreamContext, stream: str, subject: str, initial: S,

@@ -13,8 +13,11 @@ import contextlib
 import itertools
 import json
 import logging
+import re
 import time
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -39,11 +42,33 @@ class PublishFailed(RuntimeError):
     """The log did not acknowledge a publish within the retry budget: nothing may be acked."""
 
 
+WRONG_LAST_SEQUENCE = 10071
+DUPLICATE_IN_BATCH = 10201
+
+
+class AppendConflict(RuntimeError):
+    """An atomic append was refused because the log moved on since the writer read it (or it
+    holds one of the events already): nothing of the batch was stored; read again, decide again."""
+
+    def __init__(self, reason: str, last_seq: int | None = None) -> None:
+        super().__init__(reason)
+        self.last_seq = last_seq
+        """The sequence the log has there now, when the server said."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The condition of an atomic append: the last event stored on `subjects` is at `last_seq` (0: none)."""
+
+    last_seq: int
+    subjects: str
+
+
 class _Acks:
     """Futures of publishes awaiting their acknowledgement, keyed by reply token."""
 
     def __init__(self, nc: Client) -> None:
-        self._nc = nc
+        self.nc = nc
         self._prefix = ""
         self._tokens = itertools.count()
         self._pending: dict[str, tuple[asyncio.Future[PubAck], float]] = {}
@@ -57,7 +82,7 @@ class _Acks:
         future: asyncio.Future[PubAck] = asyncio.get_running_loop().create_future()
         self._pending[token] = (future, time.monotonic() + ACK_TIMEOUT_SECONDS)
         try:
-            await self._nc.publish(subject, data, reply=self._prefix + token, headers=headers)
+            await self.nc.publish(subject, data, reply=self._prefix + token, headers=headers)
         except BaseException:
             self._pending.pop(token, None)
             raise
@@ -66,8 +91,8 @@ class _Acks:
     async def _start(self) -> None:
         async with self._starting:
             if self._sweeper is None:
-                self._prefix = self._nc.new_inbox() + "."
-                await self._nc.subscribe(self._prefix + "*", cb=self._on_reply)
+                self._prefix = self.nc.new_inbox() + "."
+                await self.nc.subscribe(self._prefix + "*", cb=self._on_reply)
                 self._sweeper = asyncio.create_task(self._sweep(), name="publish-ack-sweeper")
 
     async def _on_reply(self, msg: Msg) -> None:
@@ -81,10 +106,9 @@ class _Acks:
         try:
             reply = json.loads(msg.data)
             if "error" in reply:
-                future.set_exception(APIError.from_error(reply["error"]))
-            else:
-                future.set_result(PubAck.from_response(reply))
-        except (ValueError, KeyError, TypeError) as exc:
+                APIError.from_error(reply["error"])  # raises the error's class (nats-py never returns one)
+            future.set_result(PubAck.from_response(reply))
+        except (APIError, ValueError, KeyError, TypeError) as exc:
             future.set_exception(exc)
 
     async def _sweep(self) -> None:
@@ -116,7 +140,7 @@ class EventPublisher:
 
     async def publish_all(self, events: Sequence[Event]) -> list[PubAck]:
         """Publish `events` in this order, pipelined; all must be acknowledged."""
-        return await self.publish_many([(e.subject, e.to_json(), str(e.event_id), None) for e in events])
+        return await self.publish_many([(e.address, e.to_json(), str(e.event_id), None) for e in events])
 
     async def publish_many(self, messages: Sequence[Message], stream: str | None = None) -> list[PubAck]:
         """Send every message without waiting, then await their acknowledgements; a publish that
@@ -163,6 +187,43 @@ class EventPublisher:
                 log.warning("publish to %s not acknowledged (%r); retrying with the same Msg-Id", subject, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
+
+    async def append_atomic(self, events: Sequence[Event], expected: Expected) -> PubAck:
+        """Append `events` all or none, only if nothing was stored on `expected.subjects` after
+        `expected.last_seq` (JetStream atomic batch, nats-server 2.12+, the stream's `allow_atomic`).
+        Raises AppendConflict if the log moved on; PublishFailed if it did not answer in time
+        (the batch may or may not be stored: read again, then decide)."""
+        batch = str(uuid.uuid4())
+        last = len(events)
+        future: asyncio.Future[PubAck] | None = None
+        for number, event in enumerate(events, 1):
+            headers = {"Nats-Batch-Id": batch, "Nats-Batch-Sequence": str(number)}
+            if number == 1:
+                headers |= {"Nats-Expected-Last-Subject-Sequence": str(expected.last_seq),
+                            "Nats-Expected-Last-Subject-Sequence-Subject": expected.subjects}
+            if number == last:
+                headers["Nats-Batch-Commit"] = "1"
+            headers = _headers(str(event.event_id), self._stream, headers)
+            try:
+                if number == last:
+                    future = await self._acks.send(event.address, event.to_json(), headers)
+                else:
+                    await self._acks.nc.publish(event.address, event.to_json(), headers=headers)
+            except NatsError as exc:
+                raise PublishFailed(f"atomic append not sent: {exc!r}") from exc
+        assert future is not None
+        try:
+            return await future
+        except APIError as exc:
+            if exc.err_code == WRONG_LAST_SEQUENCE:
+                found = re.search(r"(\d+)\s*$", exc.description or "")
+                raise AppendConflict(exc.description or "wrong last sequence",
+                                     int(found.group(1)) if found else None) from exc
+            if exc.err_code == DUPLICATE_IN_BATCH:
+                raise AppendConflict(exc.description or "already stored") from exc
+            raise PublishFailed(f"atomic append refused: {exc.description}") from exc
+        except (TimeoutError, NatsError) as exc:
+            raise PublishFailed(f"atomic append not acknowledged: {exc!r}") from exc
 
     def close(self) -> None:
         """Stop the acknowledgement sweeper (the connection's owner closes the connection)."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
+from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -21,7 +23,8 @@ from desk_shared.runtime.settings import BusSettings
 
 log = logging.getLogger(__name__)
 
-_CHECKED = ("subjects", "storage", "retention", "deny_delete", "deny_purge", "num_replicas", "max_age")
+_CHECKED = ("subjects", "storage", "retention", "deny_delete", "deny_purge", "num_replicas", "max_age",
+            "allow_atomic")
 
 
 def event_stream(settings: BusSettings) -> StreamConfig:
@@ -50,6 +53,7 @@ def _audit_stream(settings: BusSettings, name: str, subject: str, description: s
         deny_delete=True,
         deny_purge=True,
         allow_direct=True,
+        allow_atomic=True,
     )
 
 
@@ -65,6 +69,8 @@ async def ensure_stream(js: JetStreamContext, wanted: StreamConfig) -> StreamInf
             return info
         except BadRequestError:  # another service created it at the same moment
             info = await js.stream_info(wanted.name)
+    if wanted.allow_atomic and not info.config.allow_atomic:
+        info = await _allow_atomic(js, info)
     drift = {k: (getattr(info.config, k), getattr(wanted, k)) for k in _CHECKED
              if getattr(info.config, k) != getattr(wanted, k)}
     if drift:
@@ -72,6 +78,16 @@ async def ensure_stream(js: JetStreamContext, wanted: StreamConfig) -> StreamInf
     else:
         log.debug("stream %s verified (%d messages)", wanted.name, info.state.messages)
     return info
+
+
+async def _allow_atomic(js: JetStreamContext, info: StreamInfo) -> StreamInfo:
+    """A stream made before atomic appends were used gets them (only its operator may change it)."""
+    try:
+        return await js.update_stream(replace(info.config, allow_atomic=True))
+    except NatsError as exc:
+        log.error("stream %s does not allow atomic appends and could not be changed (%r): its operator must set "
+                  "allow_atomic (`./desk up` does it for its embedded server)", info.config.name, exc)
+        return info
 
 
 async def ensure_streams(js: JetStreamContext, settings: BusSettings) -> StreamInfo:

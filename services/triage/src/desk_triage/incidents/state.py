@@ -1,0 +1,226 @@
+"""Incidents as their events say they are. Pure: `evolve` folds one keyed event into the state
+of its kecamatan (an `Area`), and a `Book` holds every kecamatan's. Nothing here reads a clock:
+every time comes from an event, so a replay gives the same state."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Literal, TypeVar
+
+from desk_shared.contracts.events import Event
+from desk_shared.contracts.incidents import (
+    AlertLevel,
+    AreaAlertLevelChanged,
+    IncidentAssigned,
+    IncidentAssignmentOverdue,
+    IncidentClosed,
+    IncidentEscalated,
+    IncidentMerged,
+    IncidentOpened,
+    IncidentProgressRecorded,
+    IncidentReclassified,
+    IncidentReopened,
+    IncidentReport,
+    IncidentReportAdded,
+    IncidentSeverityChanged,
+    IncidentSplit,
+    IncidentVerified,
+    KeyedEvent,
+    Stage,
+)
+from desk_shared.contracts.taxonomy import Category, Severity
+
+Status = Literal["open", "closed", "merged"]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _frozen(items: Mapping[K, V]) -> Mapping[K, V]:
+    return MappingProxyType(dict(items))
+
+
+@dataclass(frozen=True)
+class Assignment:
+    agency: str
+    assigned_at: datetime
+    acknowledge_by: datetime
+    act_by: datetime
+    progress: Mapping[Stage, datetime] = field(default_factory=lambda: _frozen({}))
+    """When each stage was first reported."""
+    overdue: frozenset[Stage] = frozenset()
+    """Deadlines already reported missed (each reminds the desk once)."""
+
+    def pending_deadlines(self) -> list[tuple[Stage, datetime]]:
+        """The deadlines still running: not met, not yet reported missed."""
+        done = set(self.progress) | self.overdue
+        if Stage.FINISHED in self.progress:
+            return []
+        wanted = [(Stage.ACKNOWLEDGED, self.acknowledge_by), (Stage.ACTED, self.act_by)]
+        return [(stage, due) for stage, due in wanted if stage not in done
+                and not (stage is Stage.ACKNOWLEDGED and Stage.ACTED in self.progress)]
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: uuid.UUID
+    kecamatan_code: str
+    category: Category
+    severity: Severity
+    opened_at: datetime
+    reports: tuple[IncidentReport, ...]
+    status: Status = "open"
+    verified: bool = False
+    """'terverifikasi': an officer confirmed it; otherwise 'otomatis'."""
+    category_by_person: bool = False
+    """A person decided the category: automation no longer changes it."""
+    severity_by_person: bool = False
+    escalated: Severity | None = None
+    """The highest severity it was escalated at, if any."""
+    assignments: Mapping[str, Assignment] = field(default_factory=lambda: _frozen({}))
+    updated_at: datetime | None = None
+
+    @property
+    def last_report_at(self) -> datetime:
+        return max((r.reported_at for r in self.reports), default=self.opened_at)
+
+    @property
+    def villages(self) -> frozenset[str]:
+        return frozenset(r.village_code for r in self.reports if r.village_code)
+
+    @property
+    def tps(self) -> frozenset[tuple[str | None, str]]:
+        """(village, TPS number) pairs its reports name."""
+        return frozenset((r.village_code, r.tps) for r in self.reports if r.tps)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True)
+class Area:
+    """One kecamatan: its incidents, its alert level, and the log position of its last event."""
+
+    kecamatan_code: str
+    incidents: Mapping[uuid.UUID, Incident] = field(default_factory=lambda: _frozen({}))
+    placed: Mapping[uuid.UUID, uuid.UUID] = field(default_factory=lambda: _frozen({}))
+    """Report id -> the incident it is in."""
+    level: AlertLevel = AlertLevel.AMAN
+    level_since: datetime | None = None
+    last_seq: int = 0
+    """The stream sequence of the last event folded in (0: none yet): a writer's expected sequence."""
+
+    def open_incidents(self) -> list[Incident]:
+        return [i for i in self.incidents.values() if i.is_open]
+
+
+@dataclass(frozen=True)
+class Book:
+    """Every kecamatan's area, by code."""
+
+    areas: Mapping[str, Area] = field(default_factory=lambda: _frozen({}))
+    position: int = 0
+
+    def area(self, kecamatan_code: str) -> Area:
+        return self.areas.get(kecamatan_code) or Area(kecamatan_code)
+
+    def incident(self, incident_id: uuid.UUID) -> Incident | None:
+        for area in self.areas.values():
+            found = area.incidents.get(incident_id)
+            if found is not None:
+                return found
+        return None
+
+
+def fold(book: Book, event: Event, seq: int) -> Book:
+    """The book after the event stored at stream sequence `seq` (any event: others leave it as it is)."""
+    if not isinstance(event, KeyedEvent):
+        return replace(book, position=seq)
+    code = event.payload.kecamatan_code
+    area = replace(evolve(book.area(code), event), last_seq=seq)
+    return Book(_frozen({**book.areas, code: area}), seq)
+
+
+def evolve(area: Area, event: KeyedEvent) -> Area:
+    """The area after one of its events."""
+    at = event.occurred_at
+    match event:
+        case AreaAlertLevelChanged(payload=p):
+            return replace(area, level=p.level, level_since=at)
+        case IncidentOpened(payload=p):
+            incident = Incident(p.incident_id, p.kecamatan_code, p.category, p.severity, at, (p.report,), updated_at=at)
+            return _with(area, incident, placed={p.report.report_id: p.incident_id})
+        case IncidentMerged(payload=p):
+            target, merged = area.incidents.get(p.incident_id), area.incidents.get(p.merged_incident_id)
+            if target is None or merged is None:
+                return area
+            moved = tuple(r for r in merged.reports if r.report_id in set(p.report_ids))
+            area = _with(area, replace(merged, status="merged", reports=(), updated_at=at))
+            return _with(area, replace(target, reports=target.reports + moved, updated_at=at),
+                         placed={r.report_id: target.id for r in moved})
+        case IncidentSplit(payload=p):
+            source = area.incidents.get(p.incident_id)
+            if source is None:
+                return area
+            leaving = set(p.report_ids)
+            moved = tuple(r for r in source.reports if r.report_id in leaving)
+            if not moved:
+                return area
+            new = Incident(p.new_incident_id, p.kecamatan_code, p.category, p.severity, at, moved, updated_at=at)
+            area = _with(area, replace(source, reports=tuple(r for r in source.reports if r.report_id not in leaving),
+                                       updated_at=at))
+            return _with(area, new, placed={r.report_id: new.id for r in moved})
+    incident = area.incidents.get(getattr(event.payload, "incident_id", None))  # type: ignore[arg-type]
+    if incident is None:
+        return area
+    changed = _evolve_incident(incident, event)
+    placed = ({event.payload.report.report_id: incident.id}
+              if isinstance(event, IncidentReportAdded) else {})
+    return _with(area, replace(changed, updated_at=at), placed=placed)
+
+
+def _evolve_incident(incident: Incident, event: KeyedEvent) -> Incident:
+    person = event.actor.kind == "person"
+    match event:
+        case IncidentReportAdded(payload=p):
+            return replace(incident, reports=(*incident.reports, p.report))
+        case IncidentReclassified(payload=p):
+            return replace(incident, category=p.category, category_by_person=incident.category_by_person or person)
+        case IncidentSeverityChanged(payload=p):
+            return replace(incident, severity=p.severity, severity_by_person=incident.severity_by_person or person)
+        case IncidentVerified(payload=p):
+            return replace(incident, category=p.category, severity=p.severity, verified=True,
+                           category_by_person=True, severity_by_person=True)
+        case IncidentEscalated(payload=p):
+            top = p.severity if incident.escalated is None or p.severity.rank > incident.escalated.rank \
+                else incident.escalated
+            return replace(incident, escalated=top)
+        case IncidentClosed():
+            return replace(incident, status="closed")
+        case IncidentReopened():
+            return replace(incident, status="open")
+        case IncidentAssigned(payload=p):
+            assignment = Assignment(p.agency, event.occurred_at, p.acknowledge_by, p.act_by)
+            return replace(incident, assignments=_frozen({**incident.assignments, p.agency: assignment}))
+        case IncidentProgressRecorded(payload=p) if p.agency in incident.assignments:
+            known = incident.assignments[p.agency]
+            progress = {**known.progress}
+            progress.setdefault(p.stage, event.occurred_at)
+            return _assign(incident, replace(known, progress=_frozen(progress)))
+        case IncidentAssignmentOverdue(payload=p) if p.agency in incident.assignments:
+            known = incident.assignments[p.agency]
+            return _assign(incident, replace(known, overdue=known.overdue | {p.stage}))
+    return incident
+
+
+def _assign(incident: Incident, assignment: Assignment) -> Incident:
+    return replace(incident, assignments=_frozen({**incident.assignments, assignment.agency: assignment}))
+
+
+def _with(area: Area, incident: Incident, placed: Mapping[uuid.UUID, uuid.UUID] | None = None) -> Area:
+    incidents = _frozen({**area.incidents, incident.id: incident})
+    return replace(area, incidents=incidents, placed=_frozen({**area.placed, **placed}) if placed else area.placed)
