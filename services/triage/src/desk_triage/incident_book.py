@@ -98,7 +98,8 @@ class IncidentBook:
                     continue
                 except PublishFailed:
                     raise
-                await self._wait_past(ack.seq)
+                first = ack.seq - len(events) + 1  # an atomic batch is stored in one run of sequences
+                self._follower.fold_own([(event, first + n) for n, event in enumerate(events)])
                 return events, self.book.area(kecamatan_code)
         raise StaleRead(f"kecamatan {kecamatan_code}: no decision could be appended in {self._attempts} attempts")
 

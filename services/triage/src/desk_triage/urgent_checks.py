@@ -6,10 +6,10 @@ so replicas that fire it at once, or an officer's answer racing the deadline, ma
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from types import MappingProxyType
+
+from pyrsistent import PMap, pmap
 
 from desk_shared.contracts.events import (
     Actor,
@@ -49,9 +49,9 @@ class PendingCheck:
 
 @dataclass(frozen=True)
 class Checks:
-    pending: Mapping[uuid.UUID, PendingCheck] = field(default_factory=lambda: MappingProxyType({}))
-    """By incident id."""
-    reports: Mapping[uuid.UUID, Reported] = field(default_factory=lambda: MappingProxyType({}))
+    pending: PMap[uuid.UUID, PendingCheck] = field(default_factory=pmap)
+    """By incident id (persistent maps: a change costs O(log n), not a copy)."""
+    reports: PMap[uuid.UUID, Reported] = field(default_factory=pmap)
     """Reports not yet triaged, by id (a triage takes its report out: memory stays bounded)."""
 
     def due(self, now: datetime) -> list[PendingCheck]:
@@ -62,18 +62,16 @@ def evolve(checks: Checks, event: Event) -> Checks:
     match event:
         case ReportSubmitted(payload=p):
             reported = Reported(summarise(p.text), p.village_code, event.occurred_at)
-            return replace(checks, reports=MappingProxyType({**checks.reports, p.report_id: reported}))
+            return replace(checks, reports=checks.reports.set(p.report_id, reported))
         case ReportTriaged(payload=p):
-            reports = MappingProxyType({k: v for k, v in checks.reports.items() if k != p.report_id})
+            reports = checks.reports.discard(p.report_id)
             if p.urgent_check_due is None:
                 return replace(checks, reports=reports)
             pending = PendingCheck(event, checks.reports.get(p.report_id))
-            return replace(checks, reports=reports,
-                           pending=MappingProxyType({**checks.pending, p.incident_id: pending}))
+            return replace(checks, reports=reports, pending=checks.pending.set(p.incident_id, pending))
         case IncidentEscalated(payload=p) | IncidentUrgencyConfirmed(payload=p) | IncidentUrgencyDismissed(payload=p) \
                 if p.incident_id in checks.pending:
-            return replace(checks, pending=MappingProxyType(
-                {k: v for k, v in checks.pending.items() if k != p.incident_id}))
+            return replace(checks, pending=checks.pending.discard(p.incident_id))
     return checks
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -47,6 +47,13 @@ class Follower(Generic[S]):
         follower = cls(js, stream, subject, initial, lambda state, _event: state)
         follower._evolve = evolve
         return follower
+
+    def fold_own(self, events: Sequence[tuple[Event, int]]) -> S:
+        """Fold events this process itself just appended (with their stream sequences) without
+        waiting for the log to deliver them; the fold must ignore them when they arrive."""
+        for event, seq in events:
+            self._state = self._evolve(self._state, event, seq)
+        return self._state
 
     async def reached(self, seq: int) -> S:
         """The state once it includes the message at stream sequence `seq` (or a later one on the

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -107,8 +108,9 @@ def score(incident: Incident, report: NewReport, policy: GroupingPolicy) -> Plac
     parts: list[tuple[str, float]] = [place, _kind(incident, report.category, policy)]
     hours = max(gap.total_seconds(), 0) / 3600
     parts.append((f"{round(hours * 60)} min after", policy.time - policy.time_per_hour * hours))
-    similarity = max((fuzz.token_set_ratio(report.summary, r.summary, processor=_simple) / 100
-                      for r in incident.reports), default=0.0)
+    wording = _simple(report.summary)
+    similarity = max((fuzz.token_set_ratio(wording, _simple(r.summary)) / 100 for r in incident.reports),
+                     default=0.0)
     if similarity > policy.text_floor:
         parts.append((f"similar text {similarity:.2f}",
                       policy.text * (similarity - policy.text_floor) / (1 - policy.text_floor)))
@@ -144,7 +146,9 @@ def _kind(incident: Incident, category: Category, policy: GroupingPolicy) -> tup
     return "another kind", policy.unrelated_kind
 
 
+@lru_cache(maxsize=65_536)
 def _simple(text: str) -> str:
+    """Lower-case words only (memoised: an incident's reports are compared with every new one)."""
     return " ".join(re.findall(r"\w+", text.lower()))
 
 

@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from types import MappingProxyType
-from typing import Literal, TypeVar
+from typing import Literal
+
+from pyrsistent import PMap, pmap
 
 from desk_shared.contracts.events import Event
 from desk_shared.contracts.incidents import (
@@ -35,12 +36,8 @@ from desk_shared.contracts.incidents import (
 from desk_shared.contracts.taxonomy import Category, Severity
 
 Status = Literal["open", "closed", "merged"]
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-def _frozen(items: Mapping[K, V]) -> Mapping[K, V]:
-    return MappingProxyType(dict(items))
+# The maps are persistent (pyrsistent): an event changes one entry in O(log n), however many
+# incidents and reports a kecamatan, or kecamatan the book, already holds.
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ class Assignment:
     assigned_at: datetime
     acknowledge_by: datetime
     act_by: datetime
-    progress: Mapping[Stage, datetime] = field(default_factory=lambda: _frozen({}))
+    progress: PMap[Stage, datetime] = field(default_factory=pmap)
     """When each stage was first reported."""
     overdue: frozenset[Stage] = frozenset()
     """Deadlines already reported missed (each reminds the desk once)."""
@@ -80,7 +77,7 @@ class Incident:
     severity_by_person: bool = False
     escalated: Severity | None = None
     """The highest severity it was escalated at, if any."""
-    assignments: Mapping[str, Assignment] = field(default_factory=lambda: _frozen({}))
+    assignments: PMap[str, Assignment] = field(default_factory=pmap)
     updated_at: datetime | None = None
 
     @property
@@ -106,8 +103,8 @@ class Area:
     """One kecamatan: its incidents, its alert level, and the log position of its last event."""
 
     kecamatan_code: str
-    incidents: Mapping[uuid.UUID, Incident] = field(default_factory=lambda: _frozen({}))
-    placed: Mapping[uuid.UUID, uuid.UUID] = field(default_factory=lambda: _frozen({}))
+    incidents: PMap[uuid.UUID, Incident] = field(default_factory=pmap)
+    placed: PMap[uuid.UUID, uuid.UUID] = field(default_factory=pmap)
     """Report id -> the incident it is in."""
     level: AlertLevel = AlertLevel.AMAN
     level_since: datetime | None = None
@@ -122,7 +119,7 @@ class Area:
 class Book:
     """Every kecamatan's area, by code."""
 
-    areas: Mapping[str, Area] = field(default_factory=lambda: _frozen({}))
+    areas: PMap[str, Area] = field(default_factory=pmap)
     position: int = 0
 
     def area(self, kecamatan_code: str) -> Area:
@@ -139,10 +136,13 @@ class Book:
 def fold(book: Book, event: Event, seq: int) -> Book:
     """The book after the event stored at stream sequence `seq` (any event: others leave it as it is)."""
     if not isinstance(event, KeyedEvent):
-        return replace(book, position=seq)
+        return replace(book, position=max(seq, book.position))
     code = event.payload.kecamatan_code
-    area = replace(evolve(book.area(code), event), last_seq=seq)
-    return Book(_frozen({**book.areas, code: area}), seq)
+    known = book.area(code)
+    if seq <= known.last_seq:  # folded already (a writer folds its own appends before the log returns them)
+        return book
+    area = replace(evolve(known, event), last_seq=seq)
+    return Book(book.areas.set(code, area), max(seq, book.position))
 
 
 def evolve(area: Area, event: KeyedEvent) -> Area:
@@ -205,12 +205,12 @@ def _evolve_incident(incident: Incident, event: KeyedEvent) -> Incident:
             return replace(incident, status="open")
         case IncidentAssigned(payload=p):
             assignment = Assignment(p.agency, event.occurred_at, p.acknowledge_by, p.act_by)
-            return replace(incident, assignments=_frozen({**incident.assignments, p.agency: assignment}))
+            return replace(incident, assignments=incident.assignments.set(p.agency, assignment))
         case IncidentProgressRecorded(payload=p) if p.agency in incident.assignments:
             known = incident.assignments[p.agency]
-            progress = {**known.progress}
-            progress.setdefault(p.stage, event.occurred_at)
-            return _assign(incident, replace(known, progress=_frozen(progress)))
+            if p.stage in known.progress:
+                return incident
+            return _assign(incident, replace(known, progress=known.progress.set(p.stage, event.occurred_at)))
         case IncidentAssignmentOverdue(payload=p) if p.agency in incident.assignments:
             known = incident.assignments[p.agency]
             return _assign(incident, replace(known, overdue=known.overdue | {p.stage}))
@@ -218,9 +218,9 @@ def _evolve_incident(incident: Incident, event: KeyedEvent) -> Incident:
 
 
 def _assign(incident: Incident, assignment: Assignment) -> Incident:
-    return replace(incident, assignments=_frozen({**incident.assignments, assignment.agency: assignment}))
+    return replace(incident, assignments=incident.assignments.set(assignment.agency, assignment))
 
 
 def _with(area: Area, incident: Incident, placed: Mapping[uuid.UUID, uuid.UUID] | None = None) -> Area:
-    incidents = _frozen({**area.incidents, incident.id: incident})
-    return replace(area, incidents=incidents, placed=_frozen({**area.placed, **placed}) if placed else area.placed)
+    return replace(area, incidents=area.incidents.set(incident.id, incident),
+                   placed=area.placed.update(placed) if placed else area.placed)
