@@ -18,7 +18,7 @@ from desk_shared.runtime.history import Follower
 from desk_shared.runtime.process import sleep_unless
 from desk_shared.runtime.publisher import EventPublisher, PublishFailed
 from desk_shared.runtime.settings import BusSettings
-from desk_triage.urgent_checks import HORIZON, Checks, escalation, evolve
+from desk_triage.urgent_checks import HORIZON, Checks, escalation, evolve, relevant
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class CheckWatcher:
 
     async def start(self) -> None:
         self._follower = Follower(self._js, self._bus.stream_name, subjects.ALL_EVENTS, Checks(), evolve,
-                                  since=self._clock() - HORIZON)
+                                  since=self._clock() - HORIZON, relevant=relevant)
         await self._follower.start()
         log.info("cek segera: %d check(s) pending", len(self.checks.pending))
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from nats.js import JetStreamContext
 
@@ -19,7 +20,7 @@ from desk_shared.contracts.incidents import KeyedEvent, area_filter
 from desk_shared.runtime.history import Follower
 from desk_shared.runtime.publisher import AppendConflict, EventPublisher, Expected, PublishFailed
 from desk_shared.runtime.settings import BusSettings
-from desk_triage.incidents.state import Area, Book, fold
+from desk_triage.incidents.state import Area, Book, evolve, fold
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,21 @@ class StaleRead(RuntimeError):
     """The log kept moving while a decision was retried; the caller retries later."""
 
 
+MAX_GROUP = 64
+"""Decisions appended in one batch at most (an atomic batch holds up to 1,000 events)."""
+
+
+@dataclass(frozen=True)
+class _Request:
+    decide: Callable[[Area], Sequence[KeyedEvent]]
+    done: asyncio.Future[tuple[list[KeyedEvent], Area]]
+
+
+def _fail(request: _Request, exc: BaseException) -> None:
+    if not request.done.done():
+        request.done.set_exception(exc)
+
+
 class IncidentBook:
     def __init__(self, js: JetStreamContext, bus: BusSettings, attempts: int = 20, catch_up_seconds: float = 10.0,
                  retry_pause: float = 0.05):
@@ -53,7 +69,8 @@ class IncidentBook:
         self._retry_pause = retry_pause
         self._catch_up = catch_up_seconds
         self._follower: Follower[Book] = Follower.sequenced(js, bus.stream_name, KEYED_EVENTS, Book(), self._fold)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._queues: dict[str, list[_Request]] = {}
+        self._leading: set[str] = set()
         self._stored: set[uuid.UUID] = set()
         """Ids of the events folded in: a decision whose events are all stored is done (a retried command)."""
 
@@ -77,18 +94,49 @@ class IncidentBook:
     async def append(self, publisher: EventPublisher, kecamatan_code: str,
                      decide: Callable[[Area], Sequence[KeyedEvent]]) -> tuple[list[KeyedEvent], Area]:
         """Decide against the kecamatan's state and append the events on condition; on a conflict,
-        wait for the book to catch up and decide again. Returns the events appended (none if the
-        decision was that nothing changes) and the area as they leave it."""
-        lock = self._locks.setdefault(kecamatan_code, asyncio.Lock())
-        async with lock:  # one decision per kecamatan at a time in this process: conflicts are with others
-            for _ in range(self._attempts):
-                area = self.book.area(kecamatan_code)
-                decided = list(decide(area))
-                events = [e for e in decided if e.event_id not in self._stored]
-                if not events:
-                    return decided, area
+        wait for the book to catch up and decide again. Returns the events appended (or, if all
+        were stored before, those decided) and the area as they leave it.
+
+        Group commit: while one append for a kecamatan is on its way, the decisions asked for it
+        meanwhile wait, and are then decided one after the other and appended as one batch."""
+        request = _Request(decide, asyncio.get_running_loop().create_future())
+        queue = self._queues.setdefault(kecamatan_code, [])
+        queue.append(request)
+        if kecamatan_code not in self._leading:
+            self._leading.add(kecamatan_code)
+            try:
+                while queue:
+                    batch = queue[:MAX_GROUP]
+                    del queue[:len(batch)]
+                    await self._commit(publisher, kecamatan_code, batch)
+            finally:
+                self._leading.discard(kecamatan_code)
+                for left in queue:  # the leader was cancelled (stopping): the others try again later
+                    _fail(left, StaleRead(f"kecamatan {kecamatan_code}: stopped before this decision was appended"))
+                queue.clear()
+        return await request.done
+
+    async def _commit(self, publisher: EventPublisher, kecamatan_code: str, batch: list[_Request]) -> None:
+        for _ in range(self._attempts):
+            area = self.book.area(kecamatan_code)
+            working, appending, decided = area, [], []
+            for request in batch:
+                if request.done.done():
+                    continue
                 try:
-                    ack = await publisher.append_atomic(events, Expected(area.last_seq, area_filter(kecamatan_code)))
+                    events = list(request.decide(working))
+                except Exception as exc:  # this decision is refused; the others go on
+                    _fail(request, exc)
+                    continue
+                fresh = [e for e in events if e.event_id not in self._stored]
+                for event in fresh:
+                    working = evolve(working, event)
+                appending += fresh
+                decided.append((request, fresh or events))
+            if appending:
+                try:
+                    ack = await publisher.append_atomic(appending, Expected(area.last_seq,
+                                                                            area_filter(kecamatan_code)))
                 except AppendConflict as exc:
                     log.info("kecamatan %s moved on while deciding (%s); reading again", kecamatan_code, exc)
                     if exc.last_seq is not None:
@@ -96,12 +144,20 @@ class IncidentBook:
                     else:  # some of these events are stored already: give the book time to fold them
                         await asyncio.sleep(self._retry_pause)
                     continue
-                except PublishFailed:
-                    raise
-                first = ack.seq - len(events) + 1  # an atomic batch is stored in one run of sequences
-                self._follower.fold_own([(event, first + n) for n, event in enumerate(events)])
-                return events, self.book.area(kecamatan_code)
-        raise StaleRead(f"kecamatan {kecamatan_code}: no decision could be appended in {self._attempts} attempts")
+                except (PublishFailed, TimeoutError) as exc:
+                    for request, _ in decided:
+                        _fail(request, exc)
+                    return
+                first = ack.seq - len(appending) + 1  # an atomic batch is stored in one run of sequences
+                self._follower.fold_own([(event, first + n) for n, event in enumerate(appending)])
+            after = self.book.area(kecamatan_code)
+            for request, events in decided:
+                if not request.done.done():
+                    request.done.set_result((events, after))
+            return
+        for request in batch:
+            _fail(request, StaleRead(f"kecamatan {kecamatan_code}: no decision could be appended in "
+                                     f"{self._attempts} attempts"))
 
     async def _wait_past(self, seq: int) -> None:
         async with asyncio.timeout(self._catch_up):

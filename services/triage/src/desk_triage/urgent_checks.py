@@ -58,6 +58,15 @@ class Checks:
         return sorted((c for c in self.pending.values() if c.due <= now), key=lambda c: c.due)
 
 
+_FOLDED = tuple(kind.subject for kind in (ReportSubmitted, ReportTriaged, IncidentEscalated, IncidentUrgencyConfirmed,
+                                          IncidentUrgencyDismissed))
+
+
+def relevant(subject: str) -> bool:
+    """Whether a message on `subject` can change the checks (the rest of the log need not be decoded)."""
+    return subject.startswith(_FOLDED)
+
+
 def evolve(checks: Checks, event: Event) -> Checks:
     match event:
         case ReportSubmitted(payload=p):

@@ -27,8 +27,11 @@ S = TypeVar("S")
 
 class Follower(Generic[S]):
     def __init__(self, js: JetStreamContext, stream: str, subject: str, initial: S,
-                 evolve: Callable[[S, Event], S], since: datetime | None = None) -> None:
+                 evolve: Callable[[S, Event], S], since: datetime | None = None,
+                 relevant: Callable[[str], bool] | None = None) -> None:
         self._js, self._stream, self._subject = js, stream, subject
+        self._relevant = relevant
+        """Only messages on subjects it accepts are decoded and folded (the others cost nothing)."""
         self._since = since
         """Fold only what was stored from this time on (None: the subject's whole history)."""
         self._state = initial
@@ -36,6 +39,8 @@ class Follower(Generic[S]):
         self._caught_up = asyncio.Event()
         self._moved = asyncio.Condition()
         self._subscription: Subscription | None = None
+        self._own: set[str] = set()
+        """Msg-Ids of events folded by `fold_own`, not yet seen again in the log."""
         self.position = 0
         """The stream sequence of the last message folded in."""
 
@@ -53,6 +58,7 @@ class Follower(Generic[S]):
         waiting for the log to deliver them; the fold must ignore them when they arrive."""
         for event, seq in events:
             self._state = self._evolve(self._state, event, seq)
+            self._own.add(str(event.event_id))
         return self._state
 
     async def reached(self, seq: int) -> S:
@@ -89,10 +95,14 @@ class Follower(Generic[S]):
 
     async def _on_message(self, msg: Msg) -> None:
         meta = msg.metadata
-        try:
-            self._state = self._evolve(self._state, decode_event(msg.data), meta.sequence.stream)
-        except (UndecodableEvent, UnknownEventType) as exc:  # stays in the log for an auditor; folds nothing
-            log.warning("skipped message %d on %s: %s", meta.sequence.stream, msg.subject, exc)
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id")
+        if msg_id is not None and msg_id in self._own:  # folded already, when this process appended it
+            self._own.discard(msg_id)
+        elif self._relevant is None or self._relevant(msg.subject):
+            try:
+                self._state = self._evolve(self._state, decode_event(msg.data), meta.sequence.stream)
+            except (UndecodableEvent, UnknownEventType) as exc:  # stays in the log for an auditor; folds nothing
+                log.warning("skipped message %d on %s: %s", meta.sequence.stream, msg.subject, exc)
         self.position = meta.sequence.stream
         if meta.num_pending == 0:
             self._caught_up.set()
