@@ -10,7 +10,7 @@ from desk_notify.handler import Deliver, FanOut
 from desk_notify.settings import NotifySettings
 from desk_notify.webhook import WebhookSender, session
 from desk_shared.contracts.events import AlertRequested, IncidentEscalated
-from desk_shared.contracts.incidents import AreaAlertLevelChanged
+from desk_shared.contracts.incidents import AreaAlertLevelChanged, IncidentAssignmentOverdue
 from desk_shared.contracts.regions import regions
 from desk_shared.runtime.consumer import Routes, consume
 from desk_shared.runtime.settings import BusSettings
@@ -32,5 +32,6 @@ async def run(settings: NotifySettings, bus: BusSettings, stop: asyncio.Event) -
         routes = (Routes()
                   .on(IncidentEscalated, fan_out)
                   .on(AreaAlertLevelChanged, fan_out)
+                  .on(IncidentAssignmentOverdue, fan_out)
                   .on(AlertRequested, Deliver(sender, contacts, settings.producer, settings.max_attempts)))
         await consume(bus, settings.consumer_spec(), routes, stop)

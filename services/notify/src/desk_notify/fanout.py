@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import uuid
 
-from desk_notify.message import alert_text, level_text
+from desk_notify.message import alert_text, level_text, overdue_text
 from desk_shared.contracts.events import AlertRequested, AlertRequestedPayload, Event, IncidentEscalated, derived_id
-from desk_shared.contracts.incidents import AreaAlertLevelChanged
+from desk_shared.contracts.incidents import AreaAlertLevelChanged, IncidentAssignmentOverdue
 from desk_shared.contracts.regions import RegionDirectory
 
 
@@ -34,3 +34,13 @@ def level_alert_requests(change: AreaAlertLevelChanged, directory: RegionDirecto
     return [AlertRequested.caused_by(change, producer, AlertRequestedPayload(
         alert_id=alert_id(change, liaison.id), incident_id=None, liaison=liaison, message=message, area=area),
         what=f"AlertRequested:{liaison.id}") for liaison in area.liaisons]
+
+
+def overdue_alert_requests(overdue: IncidentAssignmentOverdue, directory: RegionDirectory,
+                           producer: str) -> list[AlertRequested]:
+    """An assigned agency missed a deadline: the desk is reminded."""
+    p = overdue.payload
+    message = overdue_text(p, directory)
+    return [AlertRequested.caused_by(overdue, producer, AlertRequestedPayload(
+        alert_id=alert_id(overdue, liaison.id), incident_id=p.incident_id, liaison=liaison, message=message,
+        overdue=p), what=f"AlertRequested:{liaison.id}") for liaison in p.liaisons]

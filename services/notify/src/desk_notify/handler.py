@@ -11,12 +11,12 @@ import logging
 from dataclasses import dataclass
 
 from desk_notify.contacts import ContactsFile
-from desk_notify.fanout import alert_requests, level_alert_requests
+from desk_notify.fanout import alert_requests, level_alert_requests, overdue_alert_requests
 from desk_notify.message import alert_body
 from desk_notify.outcomes import delivered, failed
 from desk_notify.webhook import WebhookSender
 from desk_shared.contracts.events import AlertRequested, Event, IncidentEscalated
-from desk_shared.contracts.incidents import AreaAlertLevelChanged
+from desk_shared.contracts.incidents import AreaAlertLevelChanged, IncidentAssignmentOverdue
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.runtime.consumer import Delivery, RetryLater
 
@@ -32,9 +32,12 @@ class FanOut:
     directory: RegionDirectory
     producer: str
 
-    async def __call__(self, event: IncidentEscalated | AreaAlertLevelChanged, delivery: Delivery) -> list[Event]:
+    async def __call__(self, event: IncidentEscalated | AreaAlertLevelChanged | IncidentAssignmentOverdue,
+                       delivery: Delivery) -> list[Event]:
         if isinstance(event, AreaAlertLevelChanged):
             return list(level_alert_requests(event, self.directory, self.producer))
+        if isinstance(event, IncidentAssignmentOverdue):
+            return list(overdue_alert_requests(event, self.directory, self.producer))
         return list(alert_requests(event, self.directory, self.producer))
 
 

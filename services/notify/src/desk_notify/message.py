@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from desk_shared.contracts.events import AlertRequestedPayload, IncidentEscalatedPayload
-from desk_shared.contracts.incidents import AreaAlertLevelChangedPayload
+from desk_shared.contracts.incidents import AreaAlertLevelChangedPayload, IncidentAssignmentOverduePayload
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.contracts.taxonomy import Category
 
@@ -37,6 +37,17 @@ def level_text(area: AreaAlertLevelChangedPayload, directory: RegionDirectory) -
             "Desk Pemilu.")
 
 
+_STAGES = {"acknowledged": "menanggapi", "acted": "bertindak di lapangan"}
+
+
+def overdue_text(overdue: IncidentAssignmentOverduePayload, directory: RegionDirectory) -> str:
+    what = f"insiden {Category(overdue.category).label}" if overdue.category else "insiden"
+    severity = f" ({overdue.severity.value})" if overdue.severity else ""
+    return (f"TERLAMBAT: {overdue.agency.upper()} belum {_STAGES.get(overdue.stage.value, overdue.stage.value)} "
+            f"atas {what}{severity} di {_place(directory, overdue.kecamatan_code)}; batas waktunya sudah lewat. "
+            "Mohon Desk Pemilu menindaklanjuti.")
+
+
 def alert_body(alert: AlertRequestedPayload) -> dict[str, Any]:
     """The JSON a liaison's webhook receives (`incident` or `area`, as the alert is about)."""
     body: dict[str, Any] = {
@@ -49,4 +60,6 @@ def alert_body(alert: AlertRequestedPayload) -> dict[str, Any]:
         body["incident"] = alert.incident.model_dump(mode="json")
     if alert.area is not None:
         body["area"] = alert.area.model_dump(mode="json")
+    if alert.overdue is not None:
+        body["overdue"] = alert.overdue.model_dump(mode="json")
     return body

@@ -8,7 +8,12 @@ from typing import Literal
 from pydantic import Field
 
 from desk_shared.contracts.envelope import Contract, Event
-from desk_shared.contracts.incidents import AreaAlertLevelChangedPayload, IncidentEscalatedPayload, Liaison
+from desk_shared.contracts.incidents import (
+    AreaAlertLevelChangedPayload,
+    IncidentAssignmentOverduePayload,
+    IncidentEscalatedPayload,
+    Liaison,
+)
 
 
 class AlertOutcomePayload(Contract):
@@ -45,6 +50,8 @@ class AlertRequestedPayload(Contract):
     incident: IncidentEscalatedPayload | None = Field(None, description="The escalation this alert is about.")
     area: AreaAlertLevelChangedPayload | None = Field(None, description="The rise of a kecamatan's alert level this "
                                                                       "alert is about.")
+    overdue: IncidentAssignmentOverduePayload | None = Field(None, description="The missed deadline of an assigned "
+                                                                               "agency this reminder is about.")
 
 
 class AlertRequested(Event):

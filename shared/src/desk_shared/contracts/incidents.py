@@ -285,6 +285,9 @@ class IncidentAssignmentOverduePayload(IncidentPayload):
     agency: str
     stage: Literal[Stage.ACKNOWLEDGED, Stage.ACTED] = Field(description="What is late.")
     due: AwareDatetime
+    category: Category | None = None
+    severity: Severity | None = None
+    liaisons: tuple[Liaison, ...] = Field((), description="Who is reminded: the regency desk.")
 
 
 class IncidentAssignmentOverdue(KeyedEvent):

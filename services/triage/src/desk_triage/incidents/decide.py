@@ -227,7 +227,9 @@ def at_time(area: Area, at: datetime, desk: Desk, cause: tuple[uuid.UUID, Actor]
                     events.append(IncidentAssignmentOverdue.decided(
                         Actor.service(desk.producer), desk.producer, IncidentAssignmentOverduePayload(
                             kecamatan_code=area.kecamatan_code, incident_id=incident.id, agency=agency,
-                            stage=stage, due=due), command=(cause[0], what), at=due))  # type: ignore[arg-type]
+                            stage=stage, due=due, category=incident.category, severity=incident.severity,
+                            liaisons=desk.desk_liaisons(area.kecamatan_code)),  # type: ignore[arg-type]
+                        command=(cause[0], what), at=due))
     w = _Working(area, desk, at, command=cause)
     level_change(w)
     return events + w.events
