@@ -125,6 +125,8 @@ def test_deterministic_and_versioned() -> None:
 @pytest.mark.parametrize(("change", "message"), [
     (('unless = ["weapon",', 'unless = ["senjata",'), "`unless` names unknown modifiers"),
     (('check_modifiers = ["handout_now",', 'check_modifiers = ["uang_now",'), "check_modifiers names unknown"),
+    (('when = ["coercion_by_power"]', 'when = ["paksaan"]'), "`when` names unknown modifiers"),
+    (('unless = ["groups_mobilising",', 'unless = ["massa",'), "denial.unless names unknown"),
 ])
 def test_a_rule_file_naming_a_modifier_that_does_not_exist_is_refused(change: tuple[str, str], message: str) -> None:
     from importlib.resources import files
@@ -135,3 +137,15 @@ def test_a_rule_file_naming_a_modifier_that_does_not_exist_is_refused(change: tu
     assert change[0] in text
     with pytest.raises(ValueError, match=message):
         RuleSet.from_bytes(text.replace(change[0], change[1], 1).encode())
+
+
+def test_a_village_head_threatening_that_aid_stops_is_his_neutrality_not_state_resources() -> None:
+    """The guidelines' own example: the aid is the threat, the kepala desa is who acts."""
+    rules, model = default_rules(), default_model()
+    threat = classify("Kades Sukamaju bilang ke warga penerima BLT, kalau tidak pilih paslon 2 namanya dicoret "
+                      "dari daftar BLT", None, rules, model)
+    assert (threat.category, threat.severity) == (Category.VILLAGE_OFFICIAL_NEUTRALITY, Severity.TINGGI)
+    assert any(e.startswith("precedence coercion_by_who_acts") for e in threat.evidence)
+    handout = classify("Kades Sukamaju membagikan beras BLT kepada warga sambil membagikan stiker paslon 2",
+                       None, rules, model)
+    assert handout.category is Category.STATE_RESOURCE_MISUSE  # handing the aid out: state resources first

@@ -67,7 +67,8 @@ def classify(text: str, category_hint: Category | None, rules: RuleSet,
     if prediction is not None:
         for category, p in prediction.category_probabilities.items():
             combined[category] += decision.model_weight * p
-    best = _precedence(_best(combined, rules.categories), scores, rules, evidence)
+    fired = frozenset(rules.modifiers[i].name for i in found.modifiers)
+    best = _precedence(_best(combined, rules.categories), scores, rules, evidence, fired)
     if scores[rule_best] < decision.min_score and (prediction is None or best is not prediction.category):
         best = Category.OTHER
     evidence = [*found.lines.get(best, ()), *evidence]
@@ -84,7 +85,7 @@ def classify(text: str, category_hint: Category | None, rules: RuleSet,
     if check:
         evidence.append(f"cek segera:{check}")
     confidence = _confidence(combined, best)
-    reasons = _review_reasons(best, confidence, scores, rule_best, prediction, category_hint, severity, rules)
+    reasons = _review_reasons(best, confidence, scores, rule_best, prediction, category_hint, severity, rules, fired)
     return Classification(
         category=best, severity=severity.severity, confidence=confidence,
         severity_confidence=severity.confidence, urgent_check=bool(check), needs_review=bool(reasons),
@@ -141,12 +142,13 @@ def _best(scores: dict[Category, float], order: tuple[Category, ...]) -> Categor
     return max(order, key=lambda c: scores[c])
 
 
-def _precedence(best: Category, scores: dict[Category, float], rules: RuleSet, evidence: list[str]) -> Category:
+def _precedence(best: Category, scores: dict[Category, float], rules: RuleSet, evidence: list[str],
+                fired: frozenset[str]) -> Category:
     """The guidelines' decision rules that a higher total alone does not express, in order: state
     resources used in a campaign, then who acts (an ASN, village official or soldier/police
     officer acting for a candidate makes it their neutrality category, whatever the act)."""
     for rule in rules.precedence:
-        if best not in rule.over:
+        if best not in rule.over or (rule.when and not fired & set(rule.when)):
             continue
         candidate = max(rule.categories, key=lambda c: scores[c])
         if scores[candidate] >= rule.min_score:
@@ -188,7 +190,7 @@ def _confidence(combined: dict[Category, float], best: Category) -> float:
 
 def _review_reasons(best: Category, confidence: float, scores: dict[Category, float], rule_best: Category,
                     prediction: Prediction | None, hint: Category | None, severity: SeverityDecision,
-                    rules: RuleSet) -> tuple[str, ...]:
+                    rules: RuleSet, fired: frozenset[str]) -> tuple[str, ...]:
     """Why a desk officer must look at this decision (none: the machine's call can stand for now)."""
     decision = rules.decision
     reasons = []
@@ -196,7 +198,7 @@ def _review_reasons(best: Category, confidence: float, scores: dict[Category, fl
         reasons.append("low_confidence")
     if scores[best] < decision.min_score:
         reasons.append("no_rule_evidence")
-    elif best is not rule_best and best is not _precedence(rule_best, scores, rules, []):
+    elif best is not rule_best and best is not _precedence(rule_best, scores, rules, [], fired):
         reasons.append("model_overruled_rules")
     elif (prediction is not None and prediction.category is not best
           and prediction.category_probabilities[prediction.category] >= DISAGREEMENT):

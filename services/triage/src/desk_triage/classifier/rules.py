@@ -78,6 +78,7 @@ class PrecedenceSpec(_Strict):
     categories: list[Category] = Field(min_length=1)
     min_score: float = Field(gt=0)
     over: list[Category] = Field(min_length=1)
+    when: list[str] = Field([], description="Only when one of these modifiers fired (none: always).")
 
 
 class CategorySpec(_Strict):
@@ -134,6 +135,9 @@ class RuleFile(_Strict):
                 raise ValueError(f"modifier {modifier.name}: `unless` names unknown modifiers {sorted(unknown)}")
             if modifier.unless and not modifier.lowers:
                 raise ValueError(f"modifier {modifier.name}: `unless` is only for modifiers that lower")
+        for rule in self.precedence:
+            if unknown := set(rule.when) - set(names):
+                raise ValueError(f"precedence {rule.name}: `when` names unknown modifiers {sorted(unknown)}")
         if unknown := set(self.denial.unless) - set(names):
             raise ValueError(f"denial.unless names unknown modifiers {sorted(unknown)}")
         if unknown := set(self.decision.check_modifiers) - set(names):
