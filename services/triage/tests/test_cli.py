@@ -38,17 +38,17 @@ def test_a_broken_rule_file_is_refused_with_the_reason(tmp_path: Path, capsys: p
 def test_evaluate_reports_the_test_part_and_checks_the_goals(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["evaluate", "--corpus", str(CORPUS), "--check", "--no-cross-validation"])
     out = capsys.readouterr().out
-    goals = next(line for line in out.splitlines() if line.startswith("goals on test part 4:"))
+    goals = next(line for line in out.splitlines() if line.startswith("goals on test part 5:"))
     unmet = [part for part in goals.split(":", 1)[1].split(",") if " < " in part or " > " in part]
     assert code == (1 if unmet else 0), goals  # --check fails exactly when a printed goal is not met
-    for expected in ("TEST part 4", "TEST part 1", "macro-F1", "urgent recall", "urgent precision", "cek segera",
+    for expected in ("TEST part 5", "TEST part 1", "macro-F1", "urgent recall", "urgent precision", "cek segera",
                      "Cohen's kappa", "confusion", "DEV part"):
         assert expected in out
 
 
 def test_evaluate_names_a_missing_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "--corpus", str(tmp_path)]) == 2
-    assert f"{tmp_path}/test4.jsonl: No such file" in capsys.readouterr().err
+    assert f"{tmp_path}/test5.jsonl: No such file" in capsys.readouterr().err
 
 
 def test_the_shipped_model_is_what_build_model_makes_from_the_corpus(capsys: pytest.CaptureFixture[str]) -> None:

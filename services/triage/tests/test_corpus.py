@@ -93,7 +93,7 @@ def test_metrics_on_a_small_example() -> None:
     assert (result.flagged, result.flagged_correct, result.unflagged_correct) == (1, 0, 2)
 
 
-@pytest.mark.parametrize("name", ["test2.jsonl", "test3.jsonl", "test4.jsonl"])
+@pytest.mark.parametrize("name", ["test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl"])
 def test_issue_16_held_out_parts_are_what_it_asks_for(name: str, dev: list[LabelledReport]) -> None:
     """At least 240 reports, 20 per category, 40% urgent, six regencies in four provinces, written
     apart from the development part, every report labelled twice (a third labeller's severity

@@ -83,7 +83,7 @@ def report(directory: Path, rules: RuleSet, model: LinearModel | None, cross_val
                 f"{name} {value:g} {'<=' if ok else '>'} {goal}" if name == "urgent silent"
                 else f"{name} {value:.3f} {'>=' if ok else '<'} {goal}" for name, value, goal, ok in met))
     dev = load_training(directory)
-    sections.append(render(f"DEV part ({len(dev)} reports with the retired test parts 2 and 3; rules were written "
+    sections.append(render(f"DEV part ({len(dev)} reports with the retired test parts 2, 3 and 4; rules were written "
                            "on it, the shipped model trained on it)", evaluate(gold(dev), predict(dev, rules, model)),
                            brief=True))
     if model is not None and cross_validate:
