@@ -64,7 +64,6 @@ def _fail(request: _Request, exc: BaseException) -> None:
 class IncidentBook:
     def __init__(self, js: JetStreamContext, bus: BusSettings, attempts: int = 20, catch_up_seconds: float = 10.0,
                  retry_pause: float = 0.05):
-        self._js, self._bus = js, bus
         self._attempts = attempts
         self._retry_pause = retry_pause
         self._catch_up = catch_up_seconds

@@ -314,7 +314,8 @@ def decide(area: Area, incident_id: uuid.UUID, command: Command, actor: Actor, c
         raise Refused(409, f"incident {incident_id} is closed; reopen it first")
     w = _Working(area, desk, at, command=(command_id, actor))
     base = {"kecamatan_code": incident.kecamatan_code, "incident_id": incident_id}
-    reason = f"officer {actor.id}" + (f": {_note(command)}" if _note(command) else "")
+    note = getattr(command, "note", None)
+    reason = f"officer {actor.id}" + (f": {note}" if note else "")
     match command:
         case Verify(category=category, severity=severity, note=note):
             w.emit(IncidentVerified, IncidentVerifiedPayload(
@@ -357,10 +358,6 @@ def decide(area: Area, incident_id: uuid.UUID, command: Command, actor: Actor, c
             w.emit(IncidentProgressRecorded, IncidentProgressRecordedPayload(
                 **base, agency=agency, stage=stage, note=note), f"IncidentProgressRecorded:{agency}:{stage.value}")
     return w.events
-
-
-def _note(command: Command) -> str | None:
-    return getattr(command, "note", None)
 
 
 def _merge(w: _Working, target: Incident, other_id: uuid.UUID, note: str | None) -> None:
