@@ -57,6 +57,8 @@ class Follower(Generic[S]):
         """Fold events this process itself just appended (with their stream sequences) without
         waiting for the log to deliver them; the fold must ignore them when they arrive."""
         for event, seq in events:
+            if seq <= self.position:  # the log delivered it first: folded already
+                continue
             self._state = self._evolve(self._state, event, seq)
             self._own.add(str(event.event_id))
         return self._state

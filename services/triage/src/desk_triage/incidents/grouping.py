@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from rapidfuzz import fuzz
+from rapidfuzz.process import extractOne
 
 from desk_shared.contracts.taxonomy import Category
 from desk_triage.incidents.state import Area, Incident
@@ -89,12 +90,16 @@ class Placement:
 
 def place(area: Area, report: NewReport, policy: GroupingPolicy = DEFAULT_POLICY) -> Placement:
     """The best open incident of the kecamatan for `report`, if one scores enough."""
-    best: Placement | None = None
-    for incident in sorted(area.open_incidents(), key=lambda i: (i.opened_at, str(i.id))):
+    best: tuple[float, datetime, str] | None = None  # ties go to the incident opened first
+    chosen = Placement(None)
+    for incident in area.open_incidents():
         scored = score(incident, report, policy)
-        if scored is not None and scored.score >= policy.threshold and (best is None or scored.score > best.score):
-            best = scored
-    return best or Placement(None)
+        if scored is None or scored.score < policy.threshold:
+            continue
+        rank = (-scored.score, incident.opened_at, str(incident.id))
+        if best is None or rank < best:
+            best, chosen = rank, scored
+    return chosen
 
 
 def score(incident: Incident, report: NewReport, policy: GroupingPolicy) -> Placement | None:
@@ -108,9 +113,7 @@ def score(incident: Incident, report: NewReport, policy: GroupingPolicy) -> Plac
     parts: list[tuple[str, float]] = [place, _kind(incident, report.category, policy)]
     hours = max(gap.total_seconds(), 0) / 3600
     parts.append((f"{round(hours * 60)} min after", policy.time - policy.time_per_hour * hours))
-    wording = _simple(report.summary)
-    similarity = max((fuzz.token_set_ratio(wording, _simple(r.summary)) / 100 for r in incident.reports),
-                     default=0.0)
+    similarity = _similarity(_simple(report.summary), incident)
     if similarity > policy.text_floor:
         parts.append((f"similar text {similarity:.2f}",
                       policy.text * (similarity - policy.text_floor) / (1 - policy.text_floor)))
@@ -135,8 +138,14 @@ def _place(incident: Incident, report: NewReport, policy: GroupingPolicy) -> tup
     return "same kecamatan (no village named by one of them)", policy.place_unknown
 
 
+def _similarity(wording: str, incident: Incident) -> float:
+    """The best token-set similarity (0..1) of `wording` with one of the incident's reports."""
+    best = extractOne(wording, [_simple(r.summary) for r in incident.reports], scorer=fuzz.token_set_ratio)
+    return best[1] / 100 if best else 0.0
+
+
 def _kind(incident: Incident, category: Category, policy: GroupingPolicy) -> tuple[str, float]:
-    kinds = {incident.category} | {r.category for r in incident.reports}
+    kinds = incident.kinds
     if category in kinds:
         return "same kind", policy.same_kind
     if category is Category.OTHER or Category.OTHER in kinds:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Literal
 
 from pyrsistent import PMap, pmap
@@ -80,18 +81,25 @@ class Incident:
     assignments: PMap[str, Assignment] = field(default_factory=pmap)
     updated_at: datetime | None = None
 
-    @property
+    # Derived once per version of an incident (an event makes a new one): grouping and levels ask
+    # every open incident of a kecamatan for them on every report.
+    @cached_property
     def last_report_at(self) -> datetime:
         return max((r.reported_at for r in self.reports), default=self.opened_at)
 
-    @property
+    @cached_property
     def villages(self) -> frozenset[str]:
         return frozenset(r.village_code for r in self.reports if r.village_code)
 
-    @property
+    @cached_property
     def tps(self) -> frozenset[tuple[str | None, str]]:
         """(village, TPS number) pairs its reports name."""
         return frozenset((r.village_code, r.tps) for r in self.reports if r.tps)
+
+    @cached_property
+    def kinds(self) -> frozenset[Category]:
+        """Its category and its reports' own."""
+        return frozenset({self.category, *(r.category for r in self.reports)})
 
     @property
     def is_open(self) -> bool:
