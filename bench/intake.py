@@ -363,6 +363,7 @@ def main() -> None:
                "DESK_INTAKE_AGENCY_RATE": UNTHROTTLED,
                "DESK_PROJECTION_PORT": str(free_port()),
                "DESK_ACCESS_PORT": str(free_port()), "DESK_TRIAGE_PORT": str(free_port()),
+               "DESK_NOTIFY_PORT": str(free_port()),
                "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{home / 'projection.db'}"}
         if args.workers is not None:
             env["DESK_INTAKE_WORKERS"] = str(args.workers)

@@ -158,7 +158,8 @@ async def main(count: int, minutes: float) -> None:
         await ensure_streams(nc.jetstream(), bus)
         await nc.close()
         notify = service("notify", "desk_notify", bus, Path(home),
-                         DESK_NOTIFY_CONTACTS_FILE=str(contacts_file(Path(home), receiver, slow))).start()
+                         DESK_NOTIFY_CONTACTS_FILE=str(contacts_file(Path(home), receiver, slow)),
+                         DESK_NOTIFY_PORT="0").start()
         try:
             baseline = await raw_posts(receiver, len(HEALTHY) * count)
             took = await burst(bus, receiver, count)

@@ -271,6 +271,7 @@ class System:
                "DESK_INTAKE_AGENCY_RATE": UNTHROTTLED,
                "DESK_PROJECTION_PORT": str(projection_port),
                "DESK_ACCESS_PORT": str(free_port()), "DESK_TRIAGE_PORT": str(free_port()),
+               "DESK_NOTIFY_PORT": str(free_port()),
                "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{self.home / 'projection.db'}",
                "DESK_NOTIFY_CONTACTS_FILE": str(contacts)}
         self.bus = BusSettings(nats_url=self.server.url)

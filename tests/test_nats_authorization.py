@@ -80,6 +80,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
     intake_port, projection_port = free_port(), free_port()
     env = bus_env(operator) | {"DESK_INTAKE_PORT": str(intake_port), "DESK_PROJECTION_PORT": str(projection_port),
                                "DESK_ACCESS_PORT": str(free_port()), "DESK_TRIAGE_PORT": str(free_port()),
+                               "DESK_NOTIFY_PORT": str(free_port()),
                                "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{home / 'projection.db'}",
                                "DESK_NOTIFY_CONTACTS_FILE": str(contacts)}
     processes = [users_sync_process(server, roles, env, home / "nats-users.log"),

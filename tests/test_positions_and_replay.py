@@ -111,7 +111,7 @@ class Desk:
         contacts.write_text(f'[[contact]]\nmatch = "*"\nwebhook = "http://127.0.0.1:{self.inbox.server_port}/a"\n')
         env = bus_env(bus) | {"DESK_NOTIFY_CONTACTS_FILE": str(contacts),
                               "DESK_DUPLICATE_WINDOW_SECONDS": str(bus.duplicate_window_seconds),
-                              "DESK_TRIAGE_PORT": "0"}
+                              "DESK_TRIAGE_PORT": "0", "DESK_NOTIFY_PORT": "0"}
         self.processes = [ServiceProcess(name, service_command(*SERVICES[name]), env, home / f"{name}.log")
                           for name in ("triage", "notify")]
 

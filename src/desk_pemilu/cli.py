@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -25,6 +26,7 @@ from desk_access.__main__ import main as access_main
 from desk_access.demo import demo_keys_kept, demo_people_kept
 from desk_access.nats_authorization import OPERATOR
 from desk_access.operations import Unreachable
+from desk_access.private_files import write_private
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port, port_is_free
 from desk_pemilu.nats_users import PASSWORDS_FILE, NatsRoles, secured_nats, users_sync_process
 from desk_pemilu.processes import ServiceProcess, service_command, service_processes, stop_all
@@ -44,6 +46,19 @@ def pick_port(env_name: str, preferred: int) -> str:
     if configured := os.environ.get(env_name):
         return configured
     return str(preferred if port_is_free(preferred) else free_port())
+
+
+LINK_SECRET_FILE = "notify-link-secret"
+
+
+def link_secret_kept(path: Path) -> str:
+    """The secret that signs acknowledgement links, made once per state directory (links sent
+    before a restart keep working)."""
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(32)
+    write_private(path, secret)
+    return secret
 
 
 def wait_until_serving(url: str, processes: list[ServiceProcess], timeout: float = 120.0) -> bool:
@@ -91,6 +106,9 @@ def up(state_dir: Path) -> int:
         env["DESK_PROJECTION_PORT"] = pick_port("DESK_PROJECTION_PORT", 8701)
         env["DESK_ACCESS_PORT"] = pick_port("DESK_ACCESS_PORT", 8703)
         env["DESK_TRIAGE_PORT"] = pick_port("DESK_TRIAGE_PORT", 8704)
+        env["DESK_NOTIFY_PORT"] = pick_port("DESK_NOTIFY_PORT", 8705)
+        if not os.environ.get("DESK_NOTIFY_LINK_SECRET"):
+            env["DESK_NOTIFY_LINK_SECRET"] = link_secret_kept(state_dir / LINK_SECRET_FILE)
         inbox_port = None
         if not os.environ.get("DESK_NOTIFY_CONTACTS_FILE"):
             inbox_port = pick_port("DESK_INBOX_PORT", 8702)
@@ -116,11 +134,12 @@ def up(state_dir: Path) -> int:
         projection = f"http://127.0.0.1:{env['DESK_PROJECTION_PORT']}"
         access = f"http://127.0.0.1:{env['DESK_ACCESS_PORT']}"
         triage = f"http://127.0.0.1:{env['DESK_TRIAGE_PORT']}"
+        notify = f"http://127.0.0.1:{env['DESK_NOTIFY_PORT']}"
         # triage is not waited for: a triage that cannot start (a broken rules file) must not hide the rest
         if not all(wait_until_serving(url + "/health", processes) for url in (intake, projection, access)):
             say("the services did not come up; see their output above")
             return 1
-        banner(Addresses(intake, projection, access, triage, nats_url, inbox_port,
+        banner(Addresses(intake, projection, access, triage, notify, nats_url, inbox_port,
                          env.get("DESK_PROJECTION_DATABASE_URL") or os.environ["DESK_PROJECTION_DATABASE_URL"]),
                nats, keys, people)
         supervise(processes)
@@ -143,6 +162,7 @@ class Addresses:
     projection: str
     access: str
     triage: str
+    notify: str
     nats: str
     inbox_port: str | None
     database: str
@@ -158,6 +178,8 @@ def banner(at: Addresses, nats: EmbeddedNats | None, keys: dict[str, str],
         f"  access API      {at.access}      (docs {at.access}/docs)  POST /v1/login, /v1/tokens",
         f"  triage API      {at.triage}      (docs {at.triage}/docs)  POST /v1/incidents/{{id}}/urgency "
         "(desk officer: answer a 'cek segera' check)",
+        f"  notify API      {at.notify}      (docs {at.notify}/docs)  POST /v1/incidents/{{id}}/acknowledgement "
+        "(liaison: stop an escalation; alerts carry a link too)",
         f"  NATS            {at.nats}"
         + (f"  (embedded, data in {nats.store_dir}; users and passwords in {nats.store_dir.parent / PASSWORDS_FILE},"
            " `./desk access list` shows who may do what)" if nats else ""),

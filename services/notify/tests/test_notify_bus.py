@@ -14,19 +14,21 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from desk_notify.bootstrap import run
-from desk_notify.fanout import alert_id
 from desk_notify.settings import NotifySettings
+from desk_pemilu.embedded_nats import free_port
 from desk_shared.contracts import subjects
 from desk_shared.contracts.events import (
     Actor,
     AlertDelivered,
     AlertFailed,
     AlertRequested,
+    EscalationStarted,
     Event,
     IncidentEscalated,
     IncidentEscalatedPayload,
     Liaison,
     decode_event,
+    derived_id,
     utc_now,
 )
 from desk_shared.contracts.taxonomy import Category, Severity
@@ -42,23 +44,62 @@ KORAMIL = Liaison(id="koramil:11.13.01", agency="tni", unit="Koramil Blangkejere
 NOBODY = Liaison(id="babinsa:11.13.01", agency="tni", unit="Babinsa Penampaan")
 
 
-def escalation(*liaisons: Liaison) -> IncidentEscalated:
+TEST_POLICY = """version = "uji"
+[position.polsek]
+agency = "polri"
+area = "kecamatan"
+unit = "Polsek {kecamatan}"
+[position.koramil]
+agency = "tni"
+area = "kecamatan"
+unit = "Koramil {kecamatan}"
+[position.babinsa]
+agency = "tni"
+area = "kecamatan"
+unit = "Babinsa {kecamatan}"
+[[rule]]
+name = "tinggi"
+severities = ["tinggi"]
+steps = [["polsek", "koramil", "babinsa"]]
+ack_within_minutes = 60
+remind_after_minutes = 60
+exhausted = ["polsek"]
+[[rule]]
+name = "lainnya"
+steps = [["polsek", "koramil"]]
+ack_within_minutes = 60
+remind_after_minutes = 60
+exhausted = ["polsek"]
+"""
+"""Tinggi alerts a Babinsa as well, who has no contact; nothing reaches a second step here."""
+
+
+def escalation(severity: Severity = Severity.KRITIS) -> IncidentEscalated:
     now = utc_now()
     return IncidentEscalated(
         event_id=uuid.uuid4(), occurred_at=now, recorded_at=now, correlation_id=uuid.uuid4(),
         causation_id=uuid.uuid4(), producer="triage", actor=Actor.service("triage"), payload=IncidentEscalatedPayload(
             incident_id=uuid.uuid4(), report_id=uuid.uuid4(), kecamatan_code="11.13.01",
-            category=Category.VIOLENCE, severity=Severity.KRITIS,
-            summary="Massa membakar kotak suara di TPS 03.", liaisons=liaisons))
+            category=Category.VIOLENCE, severity=severity,
+            summary="Massa membakar kotak suara di TPS 03.", liaisons=()))
+
+
+def first_alert_id(event: IncidentEscalated, liaison: Liaison) -> uuid.UUID:
+    """The id of the chain's first alert to `liaison`."""
+    return derived_id(derived_id(event.event_id, "EscalationStarted"), f"alert:{liaison.id}")
 
 
 @pytest.fixture
 async def notify(bus: BusSettings, nats_client: Client, webhooks: WebhookServer, tmp_path: Path
                  ) -> AsyncIterator[NotifySettings]:
     contacts = tmp_path / "contacts.toml"
-    contacts.write_text(f'[[contact]]\nmatch = "polsek:*"\nwebhook = "{webhooks.url("/polsek")}"\n\n'
+    polsek = webhooks.url("/polsek").replace("127.0.0.1", "localhost")  # another origin: a receiver of its own
+    contacts.write_text(f'[[contact]]\nmatch = "polsek:*"\nwebhook = "{polsek}"\n\n'
                         f'[[contact]]\nmatch = "koramil:*"\nwebhook = "{webhooks.url("/koramil")}"\n')
-    settings = NotifySettings(contacts_file=contacts, first_retry_delay=0.05, max_retry_delay=0.1, max_attempts=4)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(TEST_POLICY)
+    settings = NotifySettings(contacts_file=contacts, policy_file=policy, first_retry_delay=0.05,
+                              max_retry_delay=0.1, max_attempts=4, port=free_port())
     stop = asyncio.Event()
     task = asyncio.create_task(run(settings, bus, stop))
     yield settings
@@ -87,13 +128,13 @@ async def test_each_liaison_gets_its_own_alert_and_one_outcome(bus: BusSettings,
                                                                webhooks: WebhookServer, notify: NotifySettings) -> None:
     js = nats_client.jetstream()
     webhooks.script["/polsek"] = [503, 500]  # the Polsek's endpoint recovers on the third attempt
-    event = escalation(POLSEK, KORAMIL, NOBODY)
+    event = escalation(Severity.TINGGI)
     await EventPublisher(js, bus).publish(event)
 
     found = await outcomes(js, bus, 3)
     requests = [e for e in await alert_events(js, bus) if isinstance(e, AlertRequested)]
     assert sorted(r.payload.liaison.id for r in requests) == sorted(lia.id for lia in (POLSEK, KORAMIL, NOBODY))
-    assert {r.causation_id for r in requests} == {event.event_id}
+    assert {r.causation_id for r in requests} == {derived_id(event.event_id, "EscalationStarted")}
     assert {r.occurred_at for r in requests} == {event.occurred_at}  # derived: the time of its cause
     by_liaison = {r.payload.liaison.id: r for r in requests}
     polsek, koramil, nobody = (found[lia.id] for lia in (POLSEK, KORAMIL, NOBODY))
@@ -104,10 +145,10 @@ async def test_each_liaison_gets_its_own_alert_and_one_outcome(bus: BusSettings,
     assert all(found[lia].causation_id == by_liaison[lia].event_id for lia in found)
 
     keys = {r.headers["Idempotency-Key"] for r in webhooks.on("/polsek")}
-    assert keys == {str(alert_id(event, POLSEK.id))}
+    assert keys == {str(first_alert_id(event, POLSEK))}
     [koramil_call] = webhooks.on("/koramil")
-    assert koramil_call.body["alert_id"] == str(alert_id(event, KORAMIL.id))
-    assert koramil_call.body["message"].startswith("KRITIS: Kekerasan dan kerusuhan di Kec. Blangkejeren")
+    assert koramil_call.body["alert_id"] == str(first_alert_id(event, KORAMIL))
+    assert koramil_call.body["message"].startswith("TINGGI: Kekerasan dan kerusuhan di Kec. Blangkejeren")
     assert koramil_call.body["incident"]["report_id"] == str(event.payload.report_id)
 
 
@@ -117,7 +158,7 @@ async def test_an_alert_fails_only_after_its_attempts_or_a_final_refusal(bus: Bu
     js = nats_client.jetstream()
     webhooks.script["/koramil"] = [500] * 10
     webhooks.script["/polsek"] = [404]
-    event = escalation(KORAMIL, POLSEK)
+    event = escalation()
     await EventPublisher(js, bus).publish(event)
 
     found = await outcomes(js, bus, 2)
@@ -131,16 +172,14 @@ async def test_a_slow_webhook_does_not_hold_the_others(bus: BusSettings, nats_cl
                                                       webhooks: WebhookServer, notify: NotifySettings) -> None:
     js = nats_client.jetstream()
     webhooks.delay["/polsek"] = 3.0
-    slow = escalation(POLSEK)
-    fast = [escalation(KORAMIL) for _ in range(20)]
-    await EventPublisher(js, bus).publish_all([slow, *fast])
+    await EventPublisher(js, bus).publish_all([escalation() for _ in range(20)])
     started = asyncio.get_running_loop().time()
     async with asyncio.timeout(10):
         while True:
             if len(webhooks.on("/koramil")) == 20:
                 break
             await asyncio.sleep(0.05)
-    assert asyncio.get_running_loop().time() - started < 2.5  # all twenty while the Polsek's one hangs
+    assert asyncio.get_running_loop().time() - started < 2.5  # all twenty while the Polsek's hang
     found = await outcomes(js, bus, 2)
     assert isinstance(found[POLSEK.id], AlertDelivered)
 
@@ -150,13 +189,14 @@ async def test_a_redelivered_escalation_sends_and_records_nothing_twice(bus: Bus
                                                                        notify: NotifySettings) -> None:
     js = nats_client.jetstream()
     publisher = EventPublisher(js, bus)
-    event = escalation(POLSEK, KORAMIL)
+    event = escalation()
     for msg_id in ("first-copy", "second-copy"):  # the same escalation twice in the log
         await publisher.publish_raw(event.address, event.to_json(), msg_id)
     await outcomes(js, bus, 2)
     await asyncio.sleep(0.5)
 
     kinds = sorted(e.event_type for e in await alert_events(js, bus))
+    assert len(await read_subject(js, EscalationStarted.subject, bus.stream_name)) == 1
     assert kinds == ["AlertDelivered", "AlertDelivered", "AlertRequested", "AlertRequested"]
     assert len(webhooks.on("/polsek")) == len(webhooks.on("/koramil")) == 1
 
@@ -168,9 +208,8 @@ async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, na
     poison = f"{IncidentEscalated.subject}.11.13.01.poison"
     await publisher.publish_raw(poison, b"{not json", "poison-1")
     await publisher.publish_raw(poison, b'{"type": "IncidentEscalated"}', "poison-2")
-    event = escalation(POLSEK)
-    await publisher.publish(event)
-    found = await outcomes(js, bus, 1)
+    await publisher.publish(escalation())
+    found = await outcomes(js, bus, 2)
 
     dead = await read_subject(js, subjects.ALL_DEAD_LETTERS, bus.dead_letter_stream_name)
     assert [m.data for m in dead] == [b"{not json", b'{"type": "IncidentEscalated"}']

@@ -5,17 +5,21 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from desk_notify.fanout import alert_id, alert_requests
+from desk_notify.escalation.chains import start
+from desk_notify.escalation.policy import load_policy
+from desk_notify.fanout import alert_id, chain_alerts
 from desk_notify.outcomes import delivered, failed
 from desk_shared.contracts.events import (
     Actor,
     AlertDelivered,
     AlertFailed,
+    AlertRequested,
     IncidentEscalated,
     IncidentEscalatedPayload,
     Liaison,
     derived_id,
 )
+from desk_shared.contracts.incidents import AlertLevel
 from desk_shared.contracts.regions import regions
 from desk_shared.contracts.taxonomy import Category, Severity
 
@@ -30,25 +34,33 @@ def escalation() -> IncidentEscalated:
         event_id=uuid.uuid4(), occurred_at=THEN, recorded_at=THEN, correlation_id=uuid.uuid4(),
         causation_id=uuid.uuid4(), producer="triage", actor=Actor.service("triage"), payload=IncidentEscalatedPayload(
             incident_id=uuid.uuid4(), report_id=uuid.uuid4(), kecamatan_code="11.13.01",
-            category=Category.VIOLENCE, severity=Severity.TINGGI, summary="bentrok", liaisons=LIAISONS))
+            category=Category.VIOLENCE, severity=Severity.TINGGI, summary="bentrok", liaisons=()))
 
 
-def test_an_escalation_fans_out_into_one_alert_per_liaison_the_same_every_time() -> None:
+def alert_requests(escalated: IncidentEscalated) -> list[AlertRequested]:
+    """The alerts of the chain the default policy starts for it."""
+    started = start(escalated, load_policy(regions()), AlertLevel.AMAN, "notify")
+    return chain_alerts(started, started.payload, regions(), "notify")
+
+
+def test_a_chains_first_step_fans_out_into_one_alert_per_liaison_the_same_every_time() -> None:
     event = escalation()
-    first = alert_requests(event, regions(), "notify")
-    again = alert_requests(event, regions(), "notify")
+    first = alert_requests(event)
+    again = alert_requests(event)
+    started_id = derived_id(event.event_id, "EscalationStarted")
     assert [a.event_id for a in first] == [a.event_id for a in again]
     assert [a.payload for a in first] == [a.payload for a in again]
     assert [a.payload.liaison for a in first] == list(LIAISONS)
-    assert [a.payload.alert_id for a in first] == [alert_id(event, lia.id) for lia in LIAISONS]
-    assert alert_id(event, LIAISONS[0].id) == derived_id(event.event_id, "alert:polsek:11.13.01")
+    assert [a.payload.alert_id for a in first] == [derived_id(started_id, f"alert:{lia.id}") for lia in LIAISONS]
     assert len({a.event_id for a in first}) == 2
-    assert all(a.occurred_at == THEN and a.causation_id == event.event_id for a in first)
+    assert all(a.occurred_at == THEN and a.causation_id == started_id for a in first)
+    assert all(a.payload.chain_id == started_id for a in first)
+    assert alert_id(event, LIAISONS[0].id) == derived_id(event.event_id, "alert:polsek:11.13.01")
     assert first[0].payload.message.startswith("TINGGI: Kekerasan dan kerusuhan di Kec. Blangkejeren")
 
 
 def test_delivered_and_failed_outcomes_of_an_alert_share_one_id() -> None:
-    request = alert_requests(escalation(), regions(), "notify")[0]
+    request = alert_requests(escalation())[0]
     ok = delivered(request, 3, 200, "notify", LATER)
     bad = failed(request, 5, "HTTP 500", "notify", LATER)
     assert isinstance(ok, AlertDelivered) and isinstance(bad, AlertFailed)
@@ -59,7 +71,7 @@ def test_delivered_and_failed_outcomes_of_an_alert_share_one_id() -> None:
 
 
 def test_an_outcome_keeps_the_chain_of_causes_and_the_time_it_happened() -> None:
-    request = alert_requests(escalation(), regions(), "notify")[1]
+    request = alert_requests(escalation())[1]
     outcome = failed(request, 0, "no contact", "notify", LATER)
     assert outcome.causation_id == request.event_id and outcome.correlation_id == request.correlation_id
     assert outcome.payload.incident_id == request.payload.incident_id

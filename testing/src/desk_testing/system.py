@@ -36,6 +36,7 @@ class RunningSystem:
     """A bearer token of a leader who sees everywhere: for the projection's API."""
     access: str
     triage: str
+    notify: str
 
     @property
     def auth(self) -> dict[str, str]:
@@ -76,7 +77,7 @@ def running_system(nats_url: str, home: Path, **settings: str) -> Iterator[Runni
     threading.Thread(target=inbox.serve_forever, daemon=True).start()
     contacts = home / "contacts.toml"
     contacts.write_text(f'[[contact]]\nmatch = "*"\nwebhook = "http://127.0.0.1:{inbox.server_port}/alerts"\n')
-    ports = {name: free_port() for name in ("INTAKE", "PROJECTION", "ACCESS", "TRIAGE")}
+    ports = {name: free_port() for name in ("INTAKE", "PROJECTION", "ACCESS", "TRIAGE", "NOTIFY")}
     env = bus_env(bus) | {f"DESK_{name}_PORT": str(port) for name, port in ports.items()} | {
         "DESK_PROJECTION_DATABASE_URL": f"sqlite:///{home / 'projection.db'}",
         "DESK_NOTIFY_CONTACTS_FILE": str(contacts),
@@ -87,7 +88,7 @@ def running_system(nats_url: str, home: Path, **settings: str) -> Iterator[Runni
         p.start()
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     running = RunningSystem(bus, url["INTAKE"], url["PROJECTION"], inbox, processes, key, token, url["ACCESS"],
-                            url["TRIAGE"])
+                            url["TRIAGE"], url["NOTIFY"])
     try:
         for address in url.values():
             wait_for(lambda address=address: _answers(address + "/health"), 60, what=f"{address} to serve")

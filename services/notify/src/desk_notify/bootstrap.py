@@ -4,34 +4,77 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
+from desk_access.api_server import ApiServer
+from desk_notify.ack_api import Desk, create_app
 from desk_notify.contacts import ContactsFile
+from desk_notify.escalation.links import AckLinks
+from desk_notify.escalation.policy import load_policy
+from desk_notify.escalation.watcher import Escalations
 from desk_notify.handler import Deliver, FanOut
 from desk_notify.settings import NotifySettings
 from desk_notify.webhook import WebhookSender, session
+from desk_shared.access.guard import PeopleGuard
 from desk_shared.contracts.events import AlertRequested, IncidentEscalated
 from desk_shared.contracts.incidents import AreaAlertLevelChanged, IncidentAssignmentOverdue
 from desk_shared.contracts.regions import regions
+from desk_shared.runtime.bus import connect
 from desk_shared.runtime.consumer import Routes, consume
+from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
+from desk_shared.runtime.streams import streams_ready
 
 log = logging.getLogger(__name__)
 
 
+def ack_links(settings: NotifySettings) -> AckLinks | None:
+    if settings.link_secret is None:
+        log.warning("no DESK_NOTIFY_LINK_SECRET: alerts carry no acknowledgement link (the API still takes them)")
+        return None
+    return AckLinks(settings.link_secret.get_secret_value().encode(), settings.link_base,
+                    timedelta(hours=settings.link_valid_hours))
+
+
 async def run(settings: NotifySettings, bus: BusSettings, stop: asyncio.Event) -> None:
-    """Fan escalations out into alerts and deliver them until `stop` is set."""
+    """Run escalation chains, deliver alerts and take acknowledgements until `stop` is set."""
     contacts = ContactsFile(settings.contacts_file)
     if settings.contacts_file is None:
         log.error("no contacts file (DESK_NOTIFY_CONTACTS_FILE): every alert will be recorded as AlertFailed")
     elif not contacts.book().contact:
         log.error("no contacts in %s: every alert will be recorded as AlertFailed", settings.contacts_file)
     directory = await asyncio.to_thread(regions)
-    async with session(settings.request_timeout) as client:
-        sender = WebhookSender(client, settings.per_receiver)
-        fan_out = FanOut(directory, settings.producer)
-        routes = (Routes()
-                  .on(IncidentEscalated, fan_out)
-                  .on(AreaAlertLevelChanged, fan_out)
-                  .on(IncidentAssignmentOverdue, fan_out)
-                  .on(AlertRequested, Deliver(sender, contacts, settings.producer, settings.max_attempts)))
-        await consume(bus, settings.consumer_spec(), routes, stop)
+    policy = load_policy(directory, settings.policy_file)
+    links = ack_links(settings)
+    log.info("notify escalating with policy %s", policy.version)
+    ready: list[Desk] = []
+    app = create_app(lambda: ready[0] if ready else None, links)
+    server = ApiServer(app, settings.host, settings.port, "notify")
+    nc = await connect(bus, "notify-escalations")
+    try:
+        js = nc.jetstream()
+        await streams_ready(js, bus)
+        escalations = Escalations(js, bus, directory, settings.producer, settings.horizon)
+        await escalations.start()
+        app.state.people_guard = await PeopleGuard.start(js, bus)
+        publisher = EventPublisher(js, bus)
+        ready.append(Desk(escalations, publisher))
+        async with session(settings.request_timeout) as client:
+            sender = WebhookSender(client, settings.per_receiver)
+            fan_out = FanOut(directory, escalations, policy, settings.producer)
+            routes = (Routes()
+                      .on(IncidentEscalated, fan_out)
+                      .on(AreaAlertLevelChanged, fan_out)
+                      .on(IncidentAssignmentOverdue, fan_out)
+                      .on(AlertRequested, Deliver(sender, contacts, settings.producer, settings.max_attempts,
+                                                  links)))
+            async with asyncio.TaskGroup() as tasks:  # one failing stops the process (the launcher restarts it)
+                tasks.create_task(consume(bus, settings.consumer_spec(), routes, stop))
+                tasks.create_task(escalations.run(publisher, stop))
+                tasks.create_task(server.serve())
+                await stop.wait()
+                server.should_exit = True
+        await escalations.stop()
+        publisher.close()
+    finally:
+        await nc.close()

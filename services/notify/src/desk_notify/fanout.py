@@ -5,9 +5,17 @@ channel never holds another's."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from desk_notify.message import alert_text, level_text, overdue_text
-from desk_shared.contracts.events import AlertRequested, AlertRequestedPayload, Event, IncidentEscalated, derived_id
+from desk_notify.message import alert_text, exhausted_text, level_text, overdue_text, reminder_text, step_text
+from desk_shared.contracts.escalation import (
+    EscalationExhausted,
+    EscalationReminded,
+    EscalationStarted,
+    EscalationStartedPayload,
+    EscalationStepReached,
+)
+from desk_shared.contracts.events import AlertRequested, AlertRequestedPayload, Event, derived_id
 from desk_shared.contracts.incidents import AreaAlertLevelChanged, IncidentAssignmentOverdue
 from desk_shared.contracts.regions import RegionDirectory
 
@@ -17,13 +25,30 @@ def alert_id(cause: Event, liaison_id: str) -> uuid.UUID:
     return derived_id(cause.event_id, f"alert:{liaison_id}")
 
 
-def alert_requests(escalation: IncidentEscalated, directory: RegionDirectory, producer: str) -> list[AlertRequested]:
-    incident = escalation.payload
-    message = alert_text(incident, directory)
-    return [AlertRequested.caused_by(escalation, producer, AlertRequestedPayload(
-        alert_id=alert_id(escalation, liaison.id), incident_id=incident.incident_id, liaison=liaison,
-        message=message, incident=incident), what=f"AlertRequested:{liaison.id}")
-        for liaison in incident.liaisons]
+ChainEvent = EscalationStarted | EscalationStepReached | EscalationReminded | EscalationExhausted
+
+
+def chain_alerts(event: ChainEvent, chain: EscalationStartedPayload, directory: RegionDirectory,
+                 producer: str) -> list[AlertRequested]:
+    """The alerts of a chain's event: its recipients, told what the chain has come to."""
+    incident = chain.escalation
+    match event:
+        case EscalationStarted():
+            recipients, message = chain.steps[0].recipients, alert_text(incident, directory)
+        case EscalationStepReached(payload=p):
+            recipients, message = p.recipients, step_text(incident, directory, _minutes(event, p.unanswered_since))
+        case EscalationExhausted(payload=p):
+            recipients = p.recipients
+            message = exhausted_text(incident, directory, _minutes(event, p.unanswered_since))
+        case EscalationReminded(payload=p):
+            recipients, message = p.recipients, reminder_text(incident, directory, p.acknowledged_by)
+    return [AlertRequested.caused_by(event, producer, AlertRequestedPayload(
+        alert_id=alert_id(event, liaison.id), incident_id=incident.incident_id, liaison=liaison, message=message,
+        incident=incident, chain_id=chain.chain_id), what=f"AlertRequested:{liaison.id}") for liaison in recipients]
+
+
+def _minutes(event: Event, since: datetime) -> int:
+    return max(1, round((event.occurred_at - since).total_seconds() / 60))
 
 
 def level_alert_requests(change: AreaAlertLevelChanged, directory: RegionDirectory,

@@ -31,6 +31,24 @@ def alert_text(incident: IncidentEscalatedPayload, directory: RegionDirectory) -
             f"Mohon segera ditindaklanjuti.")
 
 
+def step_text(incident: IncidentEscalatedPayload, directory: RegionDirectory, unanswered_minutes: int) -> str:
+    """A later step of a chain: nobody acknowledged the first alerts."""
+    return f"ESKALASI, belum ditanggapi {unanswered_minutes} menit. {alert_text(incident, directory)}"
+
+
+def reminder_text(incident: IncidentEscalatedPayload, directory: RegionDirectory, acknowledged_by: str) -> str:
+    place = _place(directory, incident.kecamatan_code, incident.village_code)
+    return (f"PENGINGAT: {incident.severity.upper()}: {Category(incident.category).label} di {place} sudah "
+            f"diterima ({acknowledged_by}) tetapi belum ditutup. Mohon laporkan perkembangan penanganannya.")
+
+
+def exhausted_text(incident: IncidentEscalatedPayload, directory: RegionDirectory, unanswered_minutes: int) -> str:
+    place = _place(directory, incident.kecamatan_code, incident.village_code)
+    return (f"TIDAK ADA TANGGAPAN: {incident.severity.upper()}: {Category(incident.category).label} di {place}. "
+            f"Tidak seorang pun mengonfirmasi peringatan dalam {unanswered_minutes} menit. Mohon Desk Pemilu "
+            "menghubungi petugas di lapangan secara langsung.")
+
+
 def level_text(area: AreaAlertLevelChangedPayload, directory: RegionDirectory) -> str:
     return (f"STATUS {area.level.value.upper()}: {_place(directory, area.kecamatan_code)} naik dari "
             f"{area.previous.label} ke {area.level.label} (skor {area.score:g}). Mohon siaga dan koordinasi dengan "
@@ -62,4 +80,6 @@ def alert_body(alert: AlertRequestedPayload) -> dict[str, Any]:
         body["area"] = alert.area.model_dump(mode="json")
     if alert.overdue is not None:
         body["overdue"] = alert.overdue.model_dump(mode="json")
+    if alert.chain_id is not None:
+        body["chain_id"] = str(alert.chain_id)
     return body

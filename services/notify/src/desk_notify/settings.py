@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from desk_shared.contracts.events import Event
@@ -34,6 +35,26 @@ class NotifySettings(BaseSettings):
     in_flight: int = Field(4096, ge=1, description="Alerts worked on at once (waiting for a receiver's turn "
                                                    "included).")
     ack_wait_seconds: float = Field(30.0, gt=0)
+    policy_file: Path | None = Field(None, description="Escalation policy (TOML); the bundled "
+                                                       "desk_notify/escalation/policy.toml when unset.")
+    horizon_days: float = Field(7.0, gt=0, description="How far back a starting replica reads the log for chains "
+                                                       "still running (older ones have ended or only remind).")
+    host: str = "127.0.0.1"
+    port: int = Field(8705, description="The acknowledgement API and links.")
+    public_url: str | None = Field(None, description="Where liaisons reach this API (the links' base), "
+                                                     "http://<host>:<port> when unset.")
+    link_secret: SecretStr | None = Field(None, description="Signs acknowledgement links; the same on every "
+                                                            "replica, at least 32 characters. Unset: no links.",
+                                          min_length=32)
+    link_valid_hours: float = Field(24.0, gt=0)
+
+    @property
+    def horizon(self) -> timedelta:
+        return timedelta(days=self.horizon_days)
+
+    @property
+    def link_base(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     def consumer_spec(self) -> ConsumerSpec:
         return ConsumerSpec(name=self.consumer_name, max_deliver=self.max_attempts + 5,

@@ -52,6 +52,8 @@ class AlertRequestedPayload(Contract):
                                                                       "alert is about.")
     overdue: IncidentAssignmentOverduePayload | None = Field(None, description="The missed deadline of an assigned "
                                                                                "agency this reminder is about.")
+    chain_id: uuid.UUID | None = Field(None, description="The escalation chain this alert is a step of: its "
+                                                         "recipient can acknowledge it.")
 
 
 class AlertRequested(Event):

@@ -29,6 +29,13 @@ from desk_shared.contracts.envelope import (
     event_types,
     utc_now,
 )
+from desk_shared.contracts.escalation import (
+    AlertAcknowledged,
+    EscalationExhausted,
+    EscalationReminded,
+    EscalationStarted,
+    EscalationStepReached,
+)
 from desk_shared.contracts.incidents import (
     IncidentEscalated,
     IncidentEscalatedPayload,
@@ -60,6 +67,7 @@ __all__ = [
     "AgencyKeyIssued",
     "AgencyKeyRevoked",
     "AgencyRegistered",
+    "AlertAcknowledged",
     "AlertDelivered",
     "AlertDeliveredPayload",
     "AlertFailed",
@@ -68,6 +76,10 @@ __all__ = [
     "AlertRequested",
     "AlertRequestedPayload",
     "Contract",
+    "EscalationExhausted",
+    "EscalationReminded",
+    "EscalationStarted",
+    "EscalationStepReached",
     "Event",
     "IncidentEscalated",
     "IncidentEscalatedPayload",

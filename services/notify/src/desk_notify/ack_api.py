@@ -1,0 +1,197 @@
+"""Notify's HTTP API: liaisons acknowledge an escalation by the link in their alert (a page, then
+one button: link previewers that open the page acknowledge nothing) or, logged in, by an API
+call; anyone who reads the board sees where an incident's chain stands."""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.responses import HTMLResponse
+from pydantic import AwareDatetime, BaseModel, Field
+
+from desk_access import problems
+from desk_access.http_guard import AUTH_RESPONSES, requires
+from desk_notify.escalation.chains import Chain, NoChain
+from desk_notify.escalation.links import AckLinks, BadLink, ExpiredLink, LinkClaim
+from desk_notify.escalation.watcher import Escalations
+from desk_shared.access.people import Capability, Principal
+from desk_shared.contracts.envelope import Actor
+from desk_shared.contracts.escalation import AckChannel
+from desk_shared.contracts.taxonomy import Category
+from desk_shared.runtime.publisher import EventPublisher, PublishFailed
+
+Liaison = Annotated[Principal, Depends(requires(Capability.ACKNOWLEDGE))]
+Reader = Annotated[Principal, Depends(requires(Capability.READ_BOARD))]
+RETRY = {"Retry-After": "2"}
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What the API needs once notify has read the log (None before)."""
+
+    escalations: Escalations
+    publisher: EventPublisher
+
+
+class AckBody(BaseModel):
+    liaison_id: str | None = Field(None, max_length=100, examples=["polsek:11.13.01"],
+                                   description="Which alert of the chain this answers (default: the person).")
+
+
+class Acknowledgement(BaseModel):
+    incident_id: uuid.UUID
+    chain_id: uuid.UUID
+    liaison_id: str
+    via: AckChannel
+    first: bool = Field(description="False: the chain had been acknowledged already (by this one, or another).")
+
+
+class ChainView(BaseModel):
+    incident_id: uuid.UUID
+    chain_id: uuid.UUID
+    kecamatan_code: str
+    severity: str
+    rule: str
+    policy_version: str
+    started_at: AwareDatetime
+    step: int
+    round: int
+    steps: int
+    rounds: int
+    next_at: AwareDatetime | None = Field(description="When the next step, reminder or exhaustion is due.")
+    acknowledged_by: str | None
+    acknowledged_at: AwareDatetime | None
+    exhausted: bool
+
+
+def chain_view(chain: Chain) -> ChainView:
+    s = chain.started
+    return ChainView(incident_id=s.incident_id, chain_id=s.chain_id, kecamatan_code=s.kecamatan_code,
+                     severity=s.severity.value, rule=s.rule, policy_version=s.policy_version,
+                     started_at=chain.started_at, step=chain.step, round=chain.round, steps=len(s.steps),
+                     rounds=s.rounds, next_at=chain.deadline, exhausted=chain.exhausted,
+                     acknowledged_by=chain.acknowledged.liaison_id if chain.acknowledged else None,
+                     acknowledged_at=chain.acknowledged_at)
+
+
+def create_app(desk: Callable[[], Desk | None], links: AckLinks | None) -> FastAPI:
+    app = FastAPI(title="Desk Pemilu — notify", version="1",
+                  description="Acknowledging escalations (by link or by API) and the state of escalation chains.")
+    problems.install(app)
+
+    def ready() -> Desk:
+        found = desk()
+        if found is None:
+            raise HTTPException(503, "notify is still reading the log; try again", RETRY)
+        return found
+
+    async def record(incident_id: uuid.UUID, liaison_id: str, via: AckChannel, actor: Actor,
+                     person_id: str | None = None, chain_id: uuid.UUID | None = None) -> Acknowledgement:
+        d = ready()
+        try:
+            ack, first = await d.escalations.acknowledge(d.publisher, incident_id, liaison_id, via, actor, person_id,
+                                                         chain_id)
+        except NoChain as exc:
+            raise HTTPException(404, str(exc)) from None
+        except (PublishFailed, TimeoutError) as exc:
+            raise HTTPException(503, f"the acknowledgement was not recorded ({exc}); try again", RETRY) from None
+        return Acknowledgement(incident_id=incident_id, chain_id=ack.chain_id, liaison_id=ack.liaison_id,
+                               via=ack.via, first=first)
+
+    def claim_of(token: str) -> LinkClaim:
+        if links is None:
+            raise HTTPException(404, "acknowledgement links are not enabled on this desk")
+        try:
+            return links.verify(token, datetime.now(UTC))
+        except ExpiredLink as exc:
+            raise HTTPException(410, str(exc)) from None
+        except BadLink as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    @app.get("/ack/{token}", response_class=HTMLResponse, tags=["acknowledgement"],
+             summary="The page of an alert's acknowledgement link (acknowledges nothing by itself)",
+             responses={400: {"description": "Not a valid link"}, 410: {"description": "The link expired"}})
+    async def ack_page(token: str) -> HTMLResponse:
+        try:
+            claim = claim_of(token)
+        except HTTPException as exc:
+            return _page(exc.status_code, "Tautan tidak dapat dipakai", _LINK_ERRORS.get(exc.status_code, exc.detail))
+        chain = ready().escalations.chains.by_incident.get(claim.incident_id)
+        if chain is None:
+            return _page(404, "Insiden tidak lagi dieskalasi", "Insiden ini sudah ditutup atau tidak ditemukan.")
+        what = _what(chain)
+        if chain.acknowledged is not None:
+            return _page(200, "Sudah diterima", f"{what} sudah dikonfirmasi diterima oleh "
+                                                f"{chain.acknowledged.liaison_id}.")
+        return _page(200, "Konfirmasi penerimaan peringatan", f"{what}. Tekan tombol di bawah untuk menyatakan "
+                                                             "bahwa Anda menerima dan menangani peringatan ini.",
+                     form=True)
+
+    @app.post("/ack/{token}", response_class=HTMLResponse, tags=["acknowledgement"],
+              summary="Acknowledge by an alert's link",
+              responses={400: {"description": "Not a valid link"}, 404: {"description": "No chain running"},
+                         410: {"description": "The link expired"}})
+    async def ack_by_link(token: str) -> HTMLResponse:
+        try:
+            claim = claim_of(token)
+            ack = await record(claim.incident_id, claim.liaison_id, "link", Actor(kind="person", id=claim.liaison_id),
+                               chain_id=claim.chain_id)
+        except HTTPException as exc:
+            if exc.status_code == 503:
+                raise
+            return _page(exc.status_code, "Konfirmasi gagal", _LINK_ERRORS.get(exc.status_code, str(exc.detail)))
+        if ack.first:
+            return _page(200, "Terima kasih", "Penerimaan peringatan sudah dicatat. Eskalasi ke tingkat berikutnya "
+                                              "dihentikan.")
+        return _page(200, "Sudah diterima", f"Peringatan ini sudah dikonfirmasi oleh {ack.liaison_id}.")
+
+    @app.post("/v1/incidents/{incident_id}/acknowledgement", response_model=Acknowledgement,
+              tags=["acknowledgement"], summary="A logged-in liaison acknowledges an incident's escalation",
+              responses={**AUTH_RESPONSES, 404: {"description": "No chain running for it in your areas"}})
+    async def ack_by_api(incident_id: uuid.UUID, body: AckBody, liaison: Liaison) -> Acknowledgement:
+        chain = ready().escalations.chains.by_incident.get(incident_id)
+        if chain is None or not liaison.sees(chain.started.kecamatan_code):
+            raise HTTPException(404, f"no escalation of incident {incident_id} is running in your areas")
+        return await record(incident_id, body.liaison_id or f"person:{liaison.login}", "api", liaison.actor,
+                            person_id=liaison.person_id)
+
+    @app.get("/v1/incidents/{incident_id}/escalation", response_model=ChainView, tags=["escalation"],
+             summary="Where an incident's escalation chain stands",
+             responses={**AUTH_RESPONSES, 404: {"description": "No chain running for it in your areas"}})
+    async def escalation(incident_id: uuid.UUID, reader: Reader) -> ChainView:
+        chain = ready().escalations.chains.by_incident.get(incident_id)
+        if chain is None or not reader.sees(chain.started.kecamatan_code):
+            raise HTTPException(404, f"no escalation of incident {incident_id} is running in your areas")
+        return chain_view(chain)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok" if desk() is not None else "starting"}
+
+    return app
+
+
+_LINK_ERRORS = {400: "Tautan ini tidak sah atau tidak lengkap. Salin ulang tautan dari pesan peringatan.",
+                404: "Tidak ada eskalasi yang berjalan untuk insiden ini (sudah ditutup, atau tautan tidak aktif).",
+                410: "Tautan ini sudah kedaluwarsa. Hubungi Desk Pemilu secara langsung."}
+
+
+def _what(chain: Chain) -> str:
+    e = chain.started.escalation
+    return f"{e.severity.upper()}: {Category(e.category).label} (kecamatan {e.kecamatan_code}): {e.summary}"
+
+
+def _page(status: int, title: str, text: str, form: bool = False) -> HTMLResponse:
+    button = ('<form method="post"><button type="submit">Saya terima dan tangani</button></form>' if form else "")
+    body = (f'<!doctype html><html lang="id"><head><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width, initial-scale=1"><title>{html.escape(title)} — Desk Pemilu</title>'
+            '<style>body{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}'
+            'button{font-size:1.2rem;padding:.8rem 1.2rem}</style></head>'
+            f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{button}</body></html>")
+    return HTMLResponse(body, status_code=status)
