@@ -193,7 +193,8 @@ def test_replaying_a_log_through_the_services_derives_the_same_events(nats_url: 
         desk.start()
         wait_for(lambda: len(desk.alerts()) == 12, 30, what="the alerts of the three critical reports")
         desk.stop()
-        return [e for e in log_of(bus) if e["type"] not in ("AlertDelivered", "AlertFailed")]
+        # outcomes happen in the outside world; the contact list is notify's input, recorded as it starts
+        return [e for e in log_of(bus) if e["type"] not in ("AlertDelivered", "AlertFailed", "ContactRegistered")]
 
     def essence(events: list[dict]) -> list[tuple]:
         """What a replay must reproduce: ids, types, causes, payloads, times of occurrence."""

@@ -19,6 +19,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    raw: bytes = b""
 
 
 @dataclass
@@ -51,10 +52,11 @@ def webhooks() -> Iterator[WebhookServer]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
-            body = json.loads(self.rfile.read(length) or b"{}")
+            raw = self.rfile.read(length)
+            body = json.loads(raw or b"{}")
             if self.path in server.delay:
                 time.sleep(server.delay[self.path])
-            status = server.answer(Received(self.path, dict(self.headers.items()), body))
+            status = server.answer(Received(self.path, dict(self.headers.items()), body, raw))
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -217,3 +217,30 @@ async def test_poison_is_dead_lettered_and_the_loop_goes_on(bus: BusSettings, na
         assert msg.headers is not None and msg.headers["Desk-Consumer"] == "notify"
         assert msg.headers["Desk-Dead-Letter-Reason"].startswith("poison")
     assert isinstance(found[POLSEK.id], AlertDelivered)
+
+
+async def test_a_changed_contacts_file_is_recorded_sealed_and_its_fallback_channel_delivers(
+        bus: BusSettings, nats_client: Client, webhooks: WebhookServer, notify: NotifySettings) -> None:
+    js = nats_client.jetstream()
+    assert notify.contacts_file is not None
+    dead = f"http://127.0.0.1:{free_port()}/babinsa"
+    notify.contacts_file.write_text(notify.contacts_file.read_text() + (
+        '\n[[contact]]\nid = "babinsa"\nserves = ["babinsa:*"]\nlabel = "Babinsa, piket"\nname = "Serka Contoh"\n'
+        f'channels = [{{kind = "webhook", address = "{dead}"}}, '
+        f'{{kind = "webhook", address = "{webhooks.url("/babinsa-cadangan")}"}}]\n'))
+
+    async def registered() -> list[bytes]:
+        return [m.data for m in await read_subject(js, "desk.event.contact.>", bus.stream_name)
+                if b'"babinsa"' in m.data]
+
+    async with asyncio.timeout(10):
+        while not await registered():  # noqa: ASYNC110 (the file is checked every 2 s)
+            await asyncio.sleep(0.2)
+    [stored] = await registered()
+    assert b"Serka Contoh" not in stored and dead.encode() not in stored and b"Babinsa, piket" in stored
+
+    await EventPublisher(js, bus).publish(escalation(Severity.TINGGI))
+    found = await outcomes(js, bus, 3)
+    babinsa = found[NOBODY.id]
+    assert isinstance(babinsa, AlertDelivered) and babinsa.payload.contact_id == "babinsa"
+    assert len(webhooks.on("/babinsa-cadangan")) == 1

@@ -23,6 +23,7 @@ from desk_shared.access import keys
 from desk_shared.access.registry import Registry
 from desk_shared.contracts import subjects
 from desk_shared.contracts.alerts import AlertDelivered, AlertFailed, AlertRequested
+from desk_shared.contracts.contacts import CONTACT_EVENTS
 from desk_shared.contracts.envelope import Event
 from desk_shared.contracts.escalation import ESCALATION_EVENTS
 from desk_shared.contracts.incidents import INCIDENT_EVENTS, IncidentUrgencyConfirmed, IncidentUrgencyDismissed
@@ -58,8 +59,10 @@ SERVICES: Mapping[str, ServiceNeeds] = {
                            reads_buckets=("sessions_bucket",)),
     "projection": ServiceNeeds(publishes=(AccessRecorded,), reads_log=True, dead_letters="projection",
                                reads_buckets=("sessions_bucket", "subject_keys_bucket")),
-    "notify": ServiceNeeds(publishes=(AlertRequested, AlertDelivered, AlertFailed, *ESCALATION_EVENTS),
-                           durable="notify", reads_log=True, reads_buckets=("sessions_bucket",)),
+    "notify": ServiceNeeds(publishes=(AlertRequested, AlertDelivered, AlertFailed, *ESCALATION_EVENTS,
+                                      *CONTACT_EVENTS), durable="notify", reads_log=True,
+                           reads_buckets=("sessions_bucket",),
+                           writes_buckets=("subject_keys_bucket", "alert_attempts_bucket")),
     "access": ServiceNeeds(reads_log=True, writes_buckets=("sessions_bucket", "logins_bucket")),
 }
 """Each service's NATS user and what it does on the bus (its consumer names are its settings' defaults)."""

@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_notify.escalation.chains import Chain, NoChain
-from desk_notify.escalation.links import AckLinks, BadLink, ExpiredLink, LinkClaim
+from desk_notify.escalation.links import AckLinks, ExpiredLink
 from desk_notify.escalation.watcher import Escalations
 from desk_shared.access.people import Capability, Principal
 from desk_shared.contracts.envelope import Actor
@@ -104,27 +104,30 @@ def create_app(desk: Callable[[], Desk | None], links: AckLinks | None) -> FastA
         return Acknowledgement(incident_id=incident_id, chain_id=ack.chain_id, liaison_id=ack.liaison_id,
                                via=ack.via, first=first)
 
-    def claim_of(token: str) -> LinkClaim:
+    def linked(code: str) -> tuple[Chain, str]:
+        """The chain and liaison of a link's code."""
+        d = ready()
         if links is None:
             raise HTTPException(404, "acknowledgement links are not enabled on this desk")
         try:
-            return links.verify(token, datetime.now(UTC))
+            found = links.find(d.escalations.chains, code, datetime.now(UTC))
         except ExpiredLink as exc:
             raise HTTPException(410, str(exc)) from None
-        except BadLink as exc:
-            raise HTTPException(400, str(exc)) from None
+        if found is None:
+            raise HTTPException(404, "no running escalation has this link")
+        return found
 
-    @app.get("/ack/{token}", response_class=HTMLResponse, tags=["acknowledgement"],
+    @app.get("/ack/{code}", response_class=HTMLResponse, tags=["acknowledgement"],
              summary="The page of an alert's acknowledgement link (acknowledges nothing by itself)",
-             responses={400: {"description": "Not a valid link"}, 410: {"description": "The link expired"}})
-    async def ack_page(token: str) -> HTMLResponse:
+             responses={404: {"description": "No running escalation has this link"},
+                        410: {"description": "The link expired"}})
+    async def ack_page(code: str) -> HTMLResponse:
         try:
-            claim = claim_of(token)
+            chain, _ = linked(code)
         except HTTPException as exc:
-            return _page(exc.status_code, "Tautan tidak dapat dipakai", _LINK_ERRORS.get(exc.status_code, exc.detail))
-        chain = ready().escalations.chains.by_incident.get(claim.incident_id)
-        if chain is None:
-            return _page(404, "Insiden tidak lagi dieskalasi", "Insiden ini sudah ditutup atau tidak ditemukan.")
+            if exc.status_code == 503:
+                raise
+            return _page(exc.status_code, "Tautan tidak dapat dipakai", _LINK_ERRORS[exc.status_code])
         what = _what(chain)
         if chain.acknowledged is not None:
             return _page(200, "Sudah diterima", f"{what} sudah dikonfirmasi diterima oleh "
@@ -133,19 +136,19 @@ def create_app(desk: Callable[[], Desk | None], links: AckLinks | None) -> FastA
                                                              "bahwa Anda menerima dan menangani peringatan ini.",
                      form=True)
 
-    @app.post("/ack/{token}", response_class=HTMLResponse, tags=["acknowledgement"],
+    @app.post("/ack/{code}", response_class=HTMLResponse, tags=["acknowledgement"],
               summary="Acknowledge by an alert's link",
-              responses={400: {"description": "Not a valid link"}, 404: {"description": "No chain running"},
+              responses={404: {"description": "No running escalation has this link"},
                          410: {"description": "The link expired"}})
-    async def ack_by_link(token: str) -> HTMLResponse:
+    async def ack_by_link(code: str) -> HTMLResponse:
         try:
-            claim = claim_of(token)
-            ack = await record(claim.incident_id, claim.liaison_id, "link", Actor(kind="person", id=claim.liaison_id),
-                               chain_id=claim.chain_id)
+            chain, liaison_id = linked(code)
+            ack = await record(chain.started.incident_id, liaison_id, "link", Actor(kind="person", id=liaison_id),
+                               chain_id=chain.chain_id)
         except HTTPException as exc:
             if exc.status_code == 503:
                 raise
-            return _page(exc.status_code, "Konfirmasi gagal", _LINK_ERRORS.get(exc.status_code, str(exc.detail)))
+            return _page(exc.status_code, "Konfirmasi gagal", _LINK_ERRORS[exc.status_code])
         if ack.first:
             return _page(200, "Terima kasih", "Penerimaan peringatan sudah dicatat. Eskalasi ke tingkat berikutnya "
                                               "dihentikan.")
@@ -177,8 +180,8 @@ def create_app(desk: Callable[[], Desk | None], links: AckLinks | None) -> FastA
     return app
 
 
-_LINK_ERRORS = {400: "Tautan ini tidak sah atau tidak lengkap. Salin ulang tautan dari pesan peringatan.",
-                404: "Tidak ada eskalasi yang berjalan untuk insiden ini (sudah ditutup, atau tautan tidak aktif).",
+_LINK_ERRORS = {404: "Tautan ini tidak dikenal, atau eskalasinya sudah selesai (insiden ditutup atau diperbarui). "
+                     "Salin ulang tautan dari pesan peringatan terbaru.",
                 410: "Tautan ini sudah kedaluwarsa. Hubungi Desk Pemilu secara langsung."}
 
 

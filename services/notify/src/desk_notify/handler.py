@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
-from desk_notify.contacts import ContactsFile
+from desk_notify.channels.dispatch import Channels, Outgoing
+from desk_notify.contact_list import ContactList
 from desk_notify.escalation.chains import start
 from desk_notify.escalation.links import AckLinks
 from desk_notify.escalation.policy import Policy
@@ -19,8 +19,7 @@ from desk_notify.escalation.watcher import Escalations
 from desk_notify.fanout import level_alert_requests, overdue_alert_requests
 from desk_notify.message import alert_body
 from desk_notify.outcomes import delivered, failed
-from desk_notify.webhook import WebhookSender
-from desk_shared.contracts.events import AlertRequested, Event, IncidentEscalated
+from desk_shared.contracts.events import AlertRequested, AlertRequestedPayload, Event, IncidentEscalated
 from desk_shared.contracts.incidents import AreaAlertLevelChanged, IncidentAssignmentOverdue
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.runtime.consumer import Delivery, RetryLater
@@ -58,8 +57,11 @@ class FanOut:
 
 @dataclass(frozen=True)
 class Deliver:
-    sender: WebhookSender
-    contacts: ContactsFile
+    """An alert goes to the contact serving its liaison position, on the contact's channels in
+    order until one delivers; all of them failing in a way that may pass is retried later."""
+
+    channels: Channels
+    contacts: ContactList
     producer: str
     max_attempts: int
     links: AckLinks | None = None
@@ -67,29 +69,37 @@ class Deliver:
 
     async def __call__(self, event: AlertRequested, delivery: Delivery) -> list[Event]:
         alert = event.payload
-        contact = self.contacts.book().find(alert.liaison.id)
+        contact = self.contacts.directory.find(alert.liaison.id)
         if contact is None:
-            log.error("alert %s for incident %s: no contact matches %s", alert.alert_id, alert.incident_id,
+            log.error("alert %s for incident %s: no contact serves %s", alert.alert_id, alert.incident_id,
                       alert.liaison.id)
-            return [failed(event, 0, f"no contact matches {alert.liaison.id}", self.producer)]
-        attempt = await self.sender.post(contact.webhook, self._body(event), str(alert.alert_id))
-        if attempt.delivered:
-            log.debug("alert %s for incident %s delivered to %s (%s), attempt %d", alert.alert_id, alert.incident_id,
-                     alert.liaison.id, contact.label, delivery.attempt)
-            return [delivered(event, delivery.attempt, attempt.status_code or 0, self.producer)]
-        if attempt.final or delivery.attempt >= self.max_attempts:
-            reason = attempt.reason if attempt.final else (
-                f"gave up after {delivery.attempt} attempts, last: {attempt.reason}")
+            return [failed(event, 0, f"no contact serves {alert.liaison.id}", self.producer)]
+        details = await self.contacts.details(contact)
+        if details is None:
+            return [failed(event, 0, f"the details of contact {contact.contact_id} were erased", self.producer,
+                           contact_id=contact.contact_id)]
+        out = Outgoing.of(str(alert.alert_id), alert_body(alert), self._link(alert))
+        tried: list[str] = []
+        may_pass = False
+        for index, channel in enumerate(details.channels):
+            attempt = await self.channels.send(channel, index, out)
+            if attempt.delivered:
+                log.debug("alert %s delivered to %s by %s, attempt %d", alert.alert_id, contact.label, channel.kind,
+                          delivery.attempt)
+                return [delivered(event, delivery.attempt, attempt.code, self.producer, channel=channel.kind,
+                                  contact_id=contact.contact_id, unconfirmed=attempt.unconfirmed)]
+            tried.append(f"{channel.kind}: {attempt.reason}")
+            may_pass = may_pass or not attempt.final
+        if not may_pass or delivery.attempt >= self.max_attempts:
+            reason = "; ".join(tried) if not may_pass else f"gave up after {delivery.attempt} attempts, last: " + (
+                "; ".join(tried))
             log.error("alert %s for incident %s to %s failed: %s", alert.alert_id, alert.incident_id,
-                      alert.liaison.id, reason)
-            return [failed(event, delivery.attempt, reason, self.producer)]
-        raise DeliveryPending(f"alert {alert.alert_id} to {contact.label}: {attempt.reason}")
+                      contact.label, reason)
+            return [failed(event, delivery.attempt, reason, self.producer, channel=details.channels[-1].kind,
+                           contact_id=contact.contact_id)]
+        raise DeliveryPending(f"alert {alert.alert_id} to {contact.label}: {'; '.join(tried)}")
 
-    def _body(self, event: AlertRequested) -> dict[str, Any]:
-        alert = event.payload
-        body = alert_body(alert)
-        if self.links is not None and alert.chain_id is not None and alert.incident_id is not None:
-            url = self.links.url(alert.incident_id, alert.chain_id, alert.liaison.id, event.occurred_at)
-            body["ack_url"] = url
-            body["message"] = f"{body['message']} Konfirmasi terima: {url}"
-        return body
+    def _link(self, alert: AlertRequestedPayload) -> str | None:
+        if self.links is None or alert.chain_id is None:
+            return None
+        return self.links.url(alert.chain_id, alert.liaison.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from desk_shared.contracts.events import AlertRequestedPayload, IncidentEscalatedPayload
@@ -83,3 +84,24 @@ def alert_body(alert: AlertRequestedPayload) -> dict[str, Any]:
     if alert.chain_id is not None:
         body["chain_id"] = str(alert.chain_id)
     return body
+
+
+SMS_LIMIT = 160
+
+
+def short_text(message: str, link: str | None = None, limit: int = SMS_LIMIT) -> str:
+    """The alert in one SMS: plain ASCII (the GSM alphabet: an accent or a dash would cut an SMS
+    to 70 characters), the essentials that open the message kept, the rest cut, the link whole."""
+    plain = unicodedata.normalize("NFKD", message).encode("ascii", "ignore").decode()
+    plain = " ".join(plain.split())
+    tail = f" {link}" if link else ""
+    room = limit - len(tail)
+    if len(plain) > room:
+        plain = plain[:room - 3].rstrip(" ,.;:") + "..."
+    return plain + tail
+
+
+def email_subject(message: str) -> str:
+    """The message's first sentence (what, where, how bad), at most 150 characters."""
+    first = message.split(". ", 1)[0]
+    return first if len(first) <= 150 else first[:147] + "..."

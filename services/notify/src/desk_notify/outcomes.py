@@ -6,7 +6,9 @@ channel answered, not the time of its cause."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
+from desk_shared.contracts.contacts import ChannelKind
 from desk_shared.contracts.events import (
     AlertDelivered,
     AlertDeliveredPayload,
@@ -19,15 +21,18 @@ from desk_shared.contracts.events import (
 )
 
 
-def delivered(request: AlertRequested, attempts: int, status_code: int, producer: str,
-              at: datetime | None = None) -> Event:
+def delivered(request: AlertRequested, attempts: int, status_code: int | None, producer: str,
+              at: datetime | None = None, *, channel: ChannelKind = "webhook", contact_id: str | None = None,
+              unconfirmed: bool = False) -> Event:
     return AlertDelivered(**_envelope(request, producer, at), payload=AlertDeliveredPayload(
-        **_common(request, attempts), status_code=status_code))
+        **_common(request, attempts), channel=channel, contact_id=contact_id, status_code=status_code,
+        unconfirmed=unconfirmed))
 
 
-def failed(request: AlertRequested, attempts: int, reason: str, producer: str, at: datetime | None = None) -> Event:
+def failed(request: AlertRequested, attempts: int, reason: str, producer: str, at: datetime | None = None, *,
+           channel: ChannelKind | Literal["none"] = "none", contact_id: str | None = None) -> Event:
     return AlertFailed(**_envelope(request, producer, at), payload=AlertFailedPayload(
-        **_common(request, attempts), reason=reason))
+        **_common(request, attempts), channel=channel, contact_id=contact_id, reason=reason))
 
 
 def _envelope(request: AlertRequested, producer: str, at: datetime | None) -> dict[str, object]:
@@ -39,5 +44,4 @@ def _envelope(request: AlertRequested, producer: str, at: datetime | None) -> di
 
 def _common(request: AlertRequested, attempts: int) -> dict[str, object]:
     p = request.payload
-    return {"alert_id": p.alert_id, "incident_id": p.incident_id, "liaison_id": p.liaison.id, "channel": "webhook",
-            "attempts": attempts}
+    return {"alert_id": p.alert_id, "incident_id": p.incident_id, "liaison_id": p.liaison.id, "attempts": attempts}

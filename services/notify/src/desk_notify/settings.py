@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from desk_shared.contracts.contacts import ChannelKind
 from desk_shared.contracts.events import Event
 from desk_shared.runtime.consumer import ConsumerSpec
 
@@ -22,7 +23,8 @@ class NotifySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DESK_NOTIFY_", extra="ignore")
 
     contacts_file: Path | None = Field(
-        None, description="TOML file of [[contact]] entries (match, webhook, name); see contacts.example.toml.")
+        None, description="TOML file of [[contact]] entries (id, serves, label, name, channels); every change of it "
+                          "is recorded as events. See contacts.example.toml.")
     consumer_name: str = "notify"
     producer: str = Field("notify", description="Recorded as the producer of every event notify emits.")
     max_attempts: int = Field(40, ge=1, description="Delivery attempts per alert before AlertFailed is recorded.")
@@ -47,6 +49,22 @@ class NotifySettings(BaseSettings):
                                                             "replica, at least 32 characters. Unset: no links.",
                                           min_length=32)
     link_valid_hours: float = Field(24.0, gt=0)
+    webhook_secret: SecretStr | None = Field(None, min_length=16, description="Signs every webhook request "
+                                             "(Desk-Signature) unless the channel has a secret of its own.")
+    smtp_host: str | None = Field(None, description="E-mail channels need an SMTP server.")
+    smtp_port: int = 25
+    smtp_from: str = "Desk Pemilu <desk-pemilu@localhost>"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_token: SecretStr | None = Field(None, description="Telegram channels need a bot.")
+    gateway_url: str | None = Field(None, description="SMS and WhatsApp channels need a gateway "
+                                                      "(see desk_notify/channels/gateway.py for its API).")
+    gateway_token: SecretStr | None = None
+    rate_per_minute: dict[ChannelKind, float] = Field(
+        {"email": 120, "telegram": 1200, "sms": 60, "whatsapp": 60},
+        description="Sends per minute at most, per channel kind (JSON); a kind not listed is not limited.")
 
     @property
     def horizon(self) -> timedelta:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from desk_shared.contracts.contacts import ChannelKind
 from desk_shared.contracts.envelope import Contract, Event
 from desk_shared.contracts.incidents import (
     AreaAlertLevelChangedPayload,
@@ -20,12 +21,16 @@ class AlertOutcomePayload(Contract):
     alert_id: uuid.UUID
     incident_id: uuid.UUID | None = Field(description="None for an alert about a kecamatan's alert level.")
     liaison_id: str
-    channel: Literal["webhook"]
+    channel: ChannelKind | Literal["none"] = Field(description="The channel that delivered it, or the last one "
+                                                               "tried ('none': there was none to try).")
     attempts: int = Field(ge=0)
+    contact_id: str | None = Field(None, description="The contact serving the liaison position.")
 
 
 class AlertDeliveredPayload(AlertOutcomePayload):
-    status_code: int
+    status_code: int | None = Field(description="The channel's answer (HTTP status, SMTP reply code).")
+    unconfirmed: bool = Field(False, description="It may have gone out before notify crashed and its channel "
+                                                 "cannot say: counted as delivered, not sent again.")
 
 
 class AlertFailedPayload(AlertOutcomePayload):

@@ -15,6 +15,7 @@ from desk_shared.contracts.alerts import (
     AlertRequested,
     AlertRequestedPayload,
 )
+from desk_shared.contracts.contacts import ContactChanged, ContactRegistered, ContactRemoved
 from desk_shared.contracts.envelope import (
     EVENT_NAMESPACE,
     Actor,
@@ -75,6 +76,9 @@ __all__ = [
     "AlertOutcomePayload",
     "AlertRequested",
     "AlertRequestedPayload",
+    "ContactChanged",
+    "ContactRegistered",
+    "ContactRemoved",
     "Contract",
     "EscalationExhausted",
     "EscalationReminded",

@@ -16,6 +16,9 @@ AGENCY_EVENTS = f"{EVENTS_ROOT}.agency.>"
 """Every event about agencies and their keys (`AgencyRegistered`, `AgencyKeyIssued`, ...): one
 filter, so a reader sees them in log order."""
 
+CONTACT_EVENTS = f"{EVENTS_ROOT}.contact.>"
+"""Every event about the contacts notify alerts (`ContactRegistered`, ...)."""
+
 PEOPLE_EVENTS = f"{EVENTS_ROOT}.person.>"
 """Every event about the desk's people (`PersonRegistered`, `PersonDisabled`, ...)."""
 

@@ -24,6 +24,9 @@ class BusSettings(BaseSettings):
     sessions_bucket: str = Field("desk_sessions", description="Key-value bucket of people's sessions and tokens.")
     logins_bucket: str = Field(
         "desk_logins", description="Key-value bucket of password hashes and failed-login counts (never the log).")
+    alert_attempts_bucket: str = Field(
+        "desk_alert_attempts", description="Key-value bucket of alerts being sent on channels without an "
+                                           "idempotency key (e-mail, Telegram, SMS).")
     stream_replicas: int = Field(1, ge=1, le=5, description="3 in a production cluster (R3).")
     duplicate_window_seconds: float = Field(
         24 * 3600, gt=0, description="How long JetStream remembers Nats-Msg-Id values for dropping duplicates."
