@@ -57,21 +57,26 @@ unit = "Koramil {kecamatan}"
 agency = "tni"
 area = "kecamatan"
 unit = "Babinsa {kecamatan}"
+[position.desk]
+agency = "desk"
+area = "regency"
+unit = "Desk Pemilu {regency}"
 [[rule]]
 name = "tinggi"
 severities = ["tinggi"]
 steps = [["polsek", "koramil", "babinsa"]]
 ack_within_minutes = 60
 remind_after_minutes = 60
-exhausted = ["polsek"]
+exhausted = ["desk"]
 [[rule]]
 name = "lainnya"
 steps = [["polsek", "koramil"]]
 ack_within_minutes = 60
 remind_after_minutes = 60
-exhausted = ["polsek"]
+exhausted = ["desk"]
 """
-"""Tinggi alerts a Babinsa as well, who has no contact; nothing reaches a second step here."""
+"""Tinggi alerts a Babinsa as well, who has no contact; nothing reaches a second step here; the
+desk (told of undelivered alerts) has no contact either."""
 
 
 def escalation(severity: Severity = Severity.KRITIS) -> IncidentEscalated:
@@ -131,8 +136,8 @@ async def test_each_liaison_gets_its_own_alert_and_one_outcome(bus: BusSettings,
     event = escalation(Severity.TINGGI)
     await EventPublisher(js, bus).publish(event)
 
-    found = await outcomes(js, bus, 3)
-    requests = [e for e in await alert_events(js, bus) if isinstance(e, AlertRequested)]
+    found = await outcomes(js, bus, 4)  # the desk's too (told of the Babinsa's)
+    requests = [e for e in await alert_events(js, bus) if isinstance(e, AlertRequested) and not e.payload.undelivered]
     assert sorted(r.payload.liaison.id for r in requests) == sorted(lia.id for lia in (POLSEK, KORAMIL, NOBODY))
     assert {r.causation_id for r in requests} == {derived_id(event.event_id, "EscalationStarted")}
     assert {r.occurred_at for r in requests} == {event.occurred_at}  # derived: the time of its cause
@@ -142,7 +147,10 @@ async def test_each_liaison_gets_its_own_alert_and_one_outcome(bus: BusSettings,
     assert isinstance(koramil, AlertDelivered) and koramil.payload.attempts == 1
     assert isinstance(nobody, AlertFailed) and nobody.payload.attempts == 0
     assert "no contact" in nobody.payload.reason
-    assert all(found[lia].causation_id == by_liaison[lia].event_id for lia in found)
+    [told] = [r for r in await alert_events(js, bus) if isinstance(r, AlertRequested) and r.payload.undelivered]
+    assert told.payload.liaison.id == "desk:11.13" and told.payload.undelivered == nobody.payload.alert_id
+    assert told.payload.message.startswith("GAGAL TERKIRIM: peringatan untuk Babinsa Blangkejeren")
+    assert all(found[lia].causation_id == by_liaison[lia].event_id for lia in by_liaison)
 
     keys = {r.headers["Idempotency-Key"] for r in webhooks.on("/polsek")}
     assert keys == {str(first_alert_id(event, POLSEK))}
@@ -161,7 +169,7 @@ async def test_an_alert_fails_only_after_its_attempts_or_a_final_refusal(bus: Bu
     event = escalation()
     await EventPublisher(js, bus).publish(event)
 
-    found = await outcomes(js, bus, 2)
+    found = await outcomes(js, bus, 3)  # with the desk's (told of both)
     koramil, polsek = found[KORAMIL.id], found[POLSEK.id]
     assert isinstance(koramil, AlertFailed) and koramil.payload.attempts == notify.max_attempts
     assert "HTTP 500" in koramil.payload.reason and len(webhooks.on("/koramil")) == notify.max_attempts

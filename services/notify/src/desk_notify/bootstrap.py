@@ -94,7 +94,8 @@ async def run(settings: NotifySettings, bus: BusSettings, stop: asyncio.Event) -
                       .on(AreaAlertLevelChanged, fan_out)
                       .on(IncidentAssignmentOverdue, fan_out)
                       .on(AlertRequested, Deliver(channels(settings, client, await AttemptLedger.open(js, bus)),
-                                                  contacts, settings.producer, settings.max_attempts, links)))
+                                                  contacts, settings.producer, settings.max_attempts, policy.desk,
+                                                  links)))
             async with asyncio.TaskGroup() as tasks:  # one failing stops the process (the launcher restarts it)
                 tasks.create_task(consume(bus, settings.consumer_spec(), routes, stop))
                 tasks.create_task(escalations.run(publisher, stop))

@@ -7,7 +7,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from desk_notify.message import alert_text, exhausted_text, level_text, overdue_text, reminder_text, step_text
+from desk_notify.message import (
+    alert_text,
+    exhausted_text,
+    level_text,
+    overdue_text,
+    reminder_text,
+    step_text,
+    undelivered_text,
+)
 from desk_shared.contracts.escalation import (
     EscalationExhausted,
     EscalationReminded,
@@ -15,7 +23,7 @@ from desk_shared.contracts.escalation import (
     EscalationStartedPayload,
     EscalationStepReached,
 )
-from desk_shared.contracts.events import AlertRequested, AlertRequestedPayload, Event, derived_id
+from desk_shared.contracts.events import AlertRequested, AlertRequestedPayload, Event, Liaison, derived_id
 from desk_shared.contracts.incidents import AreaAlertLevelChanged, IncidentAssignmentOverdue
 from desk_shared.contracts.regions import RegionDirectory
 
@@ -69,3 +77,16 @@ def overdue_alert_requests(overdue: IncidentAssignmentOverdue, directory: Region
     return [AlertRequested.caused_by(overdue, producer, AlertRequestedPayload(
         alert_id=alert_id(overdue, liaison.id), incident_id=p.incident_id, liaison=liaison, message=message,
         overdue=p), what=f"AlertRequested:{liaison.id}") for liaison in p.liaisons]
+
+
+def undelivered_alerts(request: AlertRequested, reason: str, desk: tuple[Liaison, ...],
+                       producer: str) -> list[AlertRequested]:
+    """An alert that could not be delivered is told to the desk (never silent), unless it was the
+    desk's own: that one shows on the board only."""
+    alert = request.payload
+    if alert.liaison.id in {d.id for d in desk}:
+        return []
+    message = undelivered_text(alert, reason)
+    return [AlertRequested.caused_by(request, producer, alert.model_copy(update={
+        "alert_id": alert_id(request, liaison.id), "liaison": liaison, "message": message, "chain_id": None,
+        "undelivered": alert.alert_id}), what=f"AlertRequested:{liaison.id}") for liaison in desk]

@@ -8,7 +8,9 @@ recorded. A stopping system never records AlertFailed: the alert is simply retri
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from desk_notify.channels.dispatch import Channels, Outgoing
 from desk_notify.contact_list import ContactList
@@ -16,10 +18,10 @@ from desk_notify.escalation.chains import start
 from desk_notify.escalation.links import AckLinks
 from desk_notify.escalation.policy import Policy
 from desk_notify.escalation.watcher import Escalations
-from desk_notify.fanout import level_alert_requests, overdue_alert_requests
+from desk_notify.fanout import level_alert_requests, overdue_alert_requests, undelivered_alerts
 from desk_notify.message import alert_body
 from desk_notify.outcomes import delivered, failed
-from desk_shared.contracts.events import AlertRequested, AlertRequestedPayload, Event, IncidentEscalated
+from desk_shared.contracts.events import AlertRequested, AlertRequestedPayload, Event, IncidentEscalated, Liaison
 from desk_shared.contracts.incidents import AreaAlertLevelChanged, IncidentAssignmentOverdue
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.runtime.consumer import Delivery, RetryLater
@@ -64,6 +66,8 @@ class Deliver:
     contacts: ContactList
     producer: str
     max_attempts: int
+    desk: Callable[[str], tuple[Liaison, ...]]
+    """Who is told when an alert about a kecamatan cannot be delivered."""
     links: AckLinks | None = None
     """Alerts of a chain carry an acknowledgement link when links are configured."""
 
@@ -73,11 +77,11 @@ class Deliver:
         if contact is None:
             log.error("alert %s for incident %s: no contact serves %s", alert.alert_id, alert.incident_id,
                       alert.liaison.id)
-            return [failed(event, 0, f"no contact serves {alert.liaison.id}", self.producer)]
+            return self._failed(event, 0, f"no contact serves {alert.liaison.id}")
         details = await self.contacts.details(contact)
         if details is None:
-            return [failed(event, 0, f"the details of contact {contact.contact_id} were erased", self.producer,
-                           contact_id=contact.contact_id)]
+            return self._failed(event, 0, f"the details of contact {contact.contact_id} were erased",
+                                contact_id=contact.contact_id)
         out = Outgoing.of(str(alert.alert_id), alert_body(alert), self._link(alert))
         tried: list[str] = []
         may_pass = False
@@ -95,9 +99,16 @@ class Deliver:
                 "; ".join(tried))
             log.error("alert %s for incident %s to %s failed: %s", alert.alert_id, alert.incident_id,
                       contact.label, reason)
-            return [failed(event, delivery.attempt, reason, self.producer, channel=details.channels[-1].kind,
-                           contact_id=contact.contact_id)]
+            return self._failed(event, delivery.attempt, reason, channel=details.channels[-1].kind,
+                                contact_id=contact.contact_id)
         raise DeliveryPending(f"alert {alert.alert_id} to {contact.label}: {'; '.join(tried)}")
+
+    def _failed(self, event: AlertRequested, attempts: int, reason: str, **where: Any) -> list[Event]:
+        """AlertFailed, and the desk told of it."""
+        kecamatan = event.payload.kecamatan_code
+        desk = self.desk(kecamatan) if kecamatan else ()
+        return [failed(event, attempts, reason, self.producer, **where),
+                *undelivered_alerts(event, reason, desk, self.producer)]
 
     def _link(self, alert: AlertRequestedPayload) -> str | None:
         if self.links is None or alert.chain_id is None:

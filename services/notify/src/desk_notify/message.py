@@ -50,6 +50,11 @@ def exhausted_text(incident: IncidentEscalatedPayload, directory: RegionDirector
             "menghubungi petugas di lapangan secara langsung.")
 
 
+def undelivered_text(alert: AlertRequestedPayload, reason: str) -> str:
+    return (f"GAGAL TERKIRIM: peringatan untuk {alert.liaison.unit} ({alert.liaison.id}) tidak dapat dikirim "
+            f"({reason}). Mohon hubungi langsung. Isi peringatan: {alert.message}")
+
+
 def level_text(area: AreaAlertLevelChangedPayload, directory: RegionDirectory) -> str:
     return (f"STATUS {area.level.value.upper()}: {_place(directory, area.kecamatan_code)} naik dari "
             f"{area.previous.label} ke {area.level.label} (skor {area.score:g}). Mohon siaga dan koordinasi dengan "

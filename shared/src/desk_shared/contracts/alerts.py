@@ -59,6 +59,13 @@ class AlertRequestedPayload(Contract):
                                                                                "agency this reminder is about.")
     chain_id: uuid.UUID | None = Field(None, description="The escalation chain this alert is a step of: its "
                                                          "recipient can acknowledge it.")
+    undelivered: uuid.UUID | None = Field(None, description="The alert that could not be delivered, when this one "
+                                                            "tells the desk so.")
+
+    @property
+    def kecamatan_code(self) -> str | None:
+        about = self.incident or self.area or self.overdue
+        return about.kecamatan_code if about else None
 
 
 class AlertRequested(Event):

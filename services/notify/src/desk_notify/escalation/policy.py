@@ -85,6 +85,10 @@ class Policy:
         return tuple(EscalationStep(recipients=self.liaisons(step, kecamatan_code), ack_within_seconds=wait)
                      for step in rule.steps)
 
+    def desk(self, kecamatan_code: str) -> tuple[Liaison, ...]:
+        """Who is told what nobody else took or received: the catch-all rule's last resort."""
+        return self.liaisons(self.file.rule[-1].exhausted, kecamatan_code)
+
     def _liaison(self, name: str, kecamatan_code: str) -> Liaison:
         position = self.file.position[name]
         kecamatan = self._directory.kecamatan_of(kecamatan_code)
