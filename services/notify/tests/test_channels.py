@@ -107,7 +107,7 @@ async def remote() -> AsyncIterator[Remote]:
 
 
 def outgoing(alert_id: str = "a1b2") -> Outgoing:
-    return Outgoing.of(alert_id, {"alert_id": alert_id, "message": MESSAGE}, LINK)
+    return Outgoing.of(alert_id, {"alert_id": alert_id, "message": MESSAGE}, (LINK,))
 
 
 def test_the_sms_text_fits_one_sms_keeps_the_essentials_and_the_whole_link() -> None:

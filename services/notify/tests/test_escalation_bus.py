@@ -78,13 +78,13 @@ async def notify(bus: BusSettings, settings: NotifySettings) -> AsyncIterator[No
     await asyncio.wait_for(task, 10)
 
 
-def escalation() -> IncidentEscalated:
+def escalation(severity: Severity = Severity.KRITIS) -> IncidentEscalated:
     now = utc_now()
     return IncidentEscalated(
         event_id=uuid.uuid4(), occurred_at=now, recorded_at=now, correlation_id=uuid.uuid4(), producer="triage",
         actor=Actor.service("triage"), payload=IncidentEscalatedPayload(
             incident_id=uuid.uuid4(), report_id=uuid.uuid4(), kecamatan_code="11.13.01", category=Category.VIOLENCE,
-            severity=Severity.KRITIS, summary="Massa membakar kotak suara di TPS 03.", liaisons=()))
+            severity=severity, summary="Massa membakar kotak suara di TPS 03.", liaisons=()))
 
 
 async def arrivals(webhooks: WebhookServer, path: str, count: int, within: float) -> float:
@@ -171,3 +171,31 @@ async def test_a_restarted_notify_fires_the_next_step_on_time_once(
     finally:
         stop.set()
         await asyncio.wait_for(second, 10)
+
+
+async def test_non_critical_escalations_close_together_reach_a_liaison_as_one_digest(
+        bus: BusSettings, nats_client: Client, webhooks: WebhookServer, settings: NotifySettings) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings.model_copy(update={"group_seconds": 1.5}), bus, stop))
+    try:
+        publisher = EventPublisher(nats_client.jetstream(), bus)
+        first, second, third = (escalation(Severity.TINGGI) for _ in range(3))
+        await publisher.publish(first)
+        await arrivals(webhooks, "/polsek", 1, 5)
+        await publisher.publish_all([second, third])
+        await arrivals(webhooks, "/polsek", 2, 5)
+        await asyncio.sleep(1)
+        assert len(webhooks.on("/polsek")) == 2  # the first at once, the other two in one digest
+        digest = webhooks.on("/polsek")[1].body
+        assert digest["message"].startswith("RINGKASAN: 2 peringatan untuk Polsek Blangkejeren")
+        assert len(digest["ack_urls"]) == 2 and "1) http" in digest["message"]
+        async with httpx.AsyncClient(timeout=5) as client:  # each link acknowledges its own incident
+            assert "Terima kasih" in (await client.post(digest["ack_urls"][1])).text
+        [ack] = await escalation_events(nats_client, bus, AlertAcknowledged)
+        assert ack.payload.incident_id == third.payload.incident_id
+        held = [decode_event(m.data) for m in await read_subject(nats_client.jetstream(), "desk.event.alert.held",
+                                                                  bus.stream_name)]
+        assert len([h for h in held if h.payload.liaison.id == "polsek:11.13.01"]) == 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)

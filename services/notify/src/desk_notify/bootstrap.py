@@ -78,7 +78,7 @@ async def run(settings: NotifySettings, bus: BusSettings, stop: asyncio.Event) -
     try:
         js = nc.jetstream()
         await streams_ready(js, bus)
-        escalations = Escalations(js, bus, directory, settings.producer, settings.horizon)
+        escalations = Escalations(js, bus, directory, settings.producer, settings.horizon, settings.flood_rules())
         await escalations.start()
         app.state.people_guard = await PeopleGuard.start(js, bus)
         publisher = EventPublisher(js, bus)

@@ -82,7 +82,7 @@ class Deliver:
         if details is None:
             return self._failed(event, 0, f"the details of contact {contact.contact_id} were erased",
                                 contact_id=contact.contact_id)
-        out = Outgoing.of(str(alert.alert_id), alert_body(alert), self._link(alert))
+        out = Outgoing.of(str(alert.alert_id), alert_body(alert), self._links(alert))
         tried: list[str] = []
         may_pass = False
         for index, channel in enumerate(details.channels):
@@ -110,7 +110,9 @@ class Deliver:
         return [failed(event, attempts, reason, self.producer, **where),
                 *undelivered_alerts(event, reason, desk, self.producer)]
 
-    def _link(self, alert: AlertRequestedPayload) -> str | None:
-        if self.links is None or alert.chain_id is None:
-            return None
-        return self.links.url(alert.chain_id, alert.liaison.id)
+    def _links(self, alert: AlertRequestedPayload) -> tuple[str, ...]:
+        """Its acknowledgement link; a digest's, one per alert it sums up."""
+        if self.links is None:
+            return ()
+        chains = [g.chain_id for g in alert.grouped] if alert.grouped else [alert.chain_id]
+        return tuple(self.links.url(chain, alert.liaison.id) for chain in chains if chain)

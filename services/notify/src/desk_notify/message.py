@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 from desk_shared.contracts.events import AlertRequestedPayload, IncidentEscalatedPayload
@@ -53,6 +54,22 @@ def exhausted_text(incident: IncidentEscalatedPayload, directory: RegionDirector
 def undelivered_text(alert: AlertRequestedPayload, reason: str) -> str:
     return (f"GAGAL TERKIRIM: peringatan untuk {alert.liaison.unit} ({alert.liaison.id}) tidak dapat dikirim "
             f"({reason}). Mohon hubungi langsung. Isi peringatan: {alert.message}")
+
+
+def digest_text(held: Sequence[AlertRequestedPayload], directory: RegionDirectory) -> str:
+    """Several held alerts in one: the count and, per incident, how bad, what and where."""
+    lines = []
+    for n, alert in enumerate(held, 1):
+        incident = alert.incident
+        if incident is None:
+            lines.append(f"{n}) {alert.message}")
+            continue
+        place = _place(directory, incident.kecamatan_code, incident.village_code)
+        lines.append(f"{n}) {incident.severity.upper()}: {Category(incident.category).label} di {place}: "
+                     f"{incident.summary.strip()}")
+    return (f"RINGKASAN: {len(held)} peringatan untuk {held[0].liaison.unit} dalam beberapa menit terakhir "
+            f"(digabung agar tidak membanjiri). " + " ".join(lines) + " Klasifikasi otomatis, belum diverifikasi "
+            "petugas Desk Pemilu. Mohon konfirmasi masing-masing.")
 
 
 def level_text(area: AreaAlertLevelChangedPayload, directory: RegionDirectory) -> str:

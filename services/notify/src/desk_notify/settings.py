@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from desk_notify.escalation.floods import FloodRules
 from desk_shared.contracts.contacts import ChannelKind
 from desk_shared.contracts.events import Event
 from desk_shared.runtime.consumer import ConsumerSpec
@@ -49,6 +50,11 @@ class NotifySettings(BaseSettings):
                                                             "replica, at least 32 characters. Unset: no links.",
                                           min_length=32)
     link_valid_hours: float = Field(24.0, gt=0)
+    group_seconds: float = Field(120.0, ge=0, description="A non-critical alert to a liaison who had one about the "
+                                                          "same kecamatan this recently waits this long for a digest.")
+    flood_window_seconds: float = Field(600.0, gt=0, le=3600)
+    flood_limit: int = Field(10, ge=1, description="Alerts to one liaison within the flood window before the "
+                                                   "non-critical ones wait for a digest (kritis never waits).")
     webhook_secret: SecretStr | None = Field(None, min_length=16, description="Signs every webhook request "
                                              "(Desk-Signature) unless the channel has a secret of its own.")
     smtp_host: str | None = Field(None, description="E-mail channels need an SMTP server.")
@@ -65,6 +71,9 @@ class NotifySettings(BaseSettings):
     rate_per_minute: dict[ChannelKind, float] = Field(
         {"email": 120, "telegram": 1200, "sms": 60, "whatsapp": 60},
         description="Sends per minute at most, per channel kind (JSON); a kind not listed is not limited.")
+
+    def flood_rules(self) -> FloodRules:
+        return FloodRules(self.group_seconds, self.flood_window_seconds, self.flood_limit)
 
     @property
     def horizon(self) -> timedelta:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from desk_shared.contracts.contacts import ChannelKind
 from desk_shared.contracts.envelope import Contract, Event
@@ -45,6 +45,12 @@ class AlertFailed(Event):
     payload: AlertFailedPayload
 
 
+class GroupedAlert(Contract):
+    alert_id: uuid.UUID
+    incident_id: uuid.UUID | None
+    chain_id: uuid.UUID | None
+
+
 class AlertRequestedPayload(Contract):
     """One alert to one liaison: what will be sent, so the log shows exactly what was said."""
 
@@ -61,6 +67,7 @@ class AlertRequestedPayload(Contract):
                                                          "recipient can acknowledge it.")
     undelivered: uuid.UUID | None = Field(None, description="The alert that could not be delivered, when this one "
                                                             "tells the desk so.")
+    grouped: tuple[GroupedAlert, ...] = Field((), description="The held alerts this one sums up (a digest).")
 
     @property
     def kecamatan_code(self) -> str | None:
@@ -70,3 +77,17 @@ class AlertRequestedPayload(Contract):
 
 class AlertRequested(Event):
     payload: AlertRequestedPayload
+
+
+class AlertHeldPayload(AlertRequestedPayload):
+    release_at: AwareDatetime = Field(description="When it goes out, summed up with the others held for its "
+                                                  "recipient by then.")
+    reason: Literal["grouped", "flood_limit"] = Field(
+        description="grouped: its recipient had an alert about the same kecamatan minutes ago; flood_limit: its "
+                    "recipient had as many alerts as the limit allows within the window.")
+
+
+class AlertHeld(Event):
+    """A non-critical alert kept back to go out in one digest with others (never a kritis one)."""
+
+    payload: AlertHeldPayload

@@ -32,11 +32,16 @@ class Outgoing:
     """At most one SMS."""
 
     @classmethod
-    def of(cls, alert_id: str, body: dict[str, Any], link: str | None) -> Outgoing:
+    def of(cls, alert_id: str, body: dict[str, Any], links: tuple[str, ...] = ()) -> Outgoing:
+        """`links`: its acknowledgement link, or a digest's, one per alert it sums up."""
         message = body["message"]
-        text = f"{message} {LINK_LABEL} {link}" if link else message
-        return cls(alert_id, {**body, "message": text} | ({"ack_url": link} if link else {}), text,
-                   short_text(message, link))
+        if not links:
+            return cls(alert_id, body, message, short_text(message))
+        if len(links) == 1:
+            text = f"{message} {LINK_LABEL} {links[0]}"
+            return cls(alert_id, {**body, "message": text, "ack_url": links[0]}, text, short_text(message, links[0]))
+        text = f"{message} {LINK_LABEL} " + " ".join(f"{n}) {link}" for n, link in enumerate(links, 1))
+        return cls(alert_id, {**body, "message": text, "ack_urls": list(links)}, text, short_text(message))
 
 
 LINK_LABEL = "Konfirmasi terima:"

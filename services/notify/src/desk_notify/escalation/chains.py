@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 
 from pyrsistent import PMap, PSet, pmap, pset
 
+from desk_notify.escalation.floods import Loads, note
 from desk_notify.escalation.policy import Policy
+from desk_shared.contracts.alerts import AlertHeld, AlertRequested
 from desk_shared.contracts.envelope import Actor, Event, derived_id
 from desk_shared.contracts.escalation import (
     AckChannel,
@@ -80,6 +82,8 @@ class Chains:
     closed: PSet[uuid.UUID] = field(default_factory=pset)
     """Incidents closed (a chain appended after its incident closed does nothing)."""
     levels: PMap[str, AlertLevel] = field(default_factory=pmap)
+    loads: Loads = field(default_factory=pmap)
+    """Each recipient's recent alerts and held ones (`floods`)."""
 
     def level(self, kecamatan_code: str) -> AlertLevel:
         return self.levels.get(kecamatan_code, AlertLevel.AMAN)
@@ -87,7 +91,7 @@ class Chains:
 
 RELEVANT_SUBJECTS = tuple(t.subject for t in (
     EscalationStarted, EscalationStepReached, EscalationReminded, EscalationExhausted, AlertAcknowledged,
-    IncidentClosed, IncidentReopened, IncidentMerged, AreaAlertLevelChanged))
+    IncidentClosed, IncidentReopened, IncidentMerged, AreaAlertLevelChanged, AlertRequested, AlertHeld))
 
 
 def relevant(subject: str) -> bool:
@@ -118,6 +122,8 @@ def evolve(chains: Chains, event: Event) -> Chains:
             return replace(chains, closed=chains.closed.discard(p.incident_id))
         case AreaAlertLevelChanged(payload=p):
             return replace(chains, levels=chains.levels.set(p.kecamatan_code, p.level))
+        case AlertRequested() | AlertHeld():
+            return replace(chains, loads=note(chains.loads, event))
     return chains
 
 
@@ -130,8 +136,7 @@ def _update(chains: Chains, incident_id: uuid.UUID, chain_id: uuid.UUID,
 
 
 def _close(chains: Chains, incident_id: uuid.UUID) -> Chains:
-    return Chains(by_incident=chains.by_incident.discard(incident_id), closed=chains.closed.add(incident_id),
-                  levels=chains.levels)
+    return replace(chains, by_incident=chains.by_incident.discard(incident_id), closed=chains.closed.add(incident_id))
 
 
 def start(escalated: IncidentEscalated, policy: Policy, level: AlertLevel, producer: str) -> EscalationStarted:

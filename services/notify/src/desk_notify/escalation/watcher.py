@@ -19,7 +19,9 @@ from nats.js import JetStreamContext
 
 from desk_notify.escalation.chains import Chains, acknowledge, evolve, relevant
 from desk_notify.escalation.chains import due as due_events
+from desk_notify.escalation.floods import FloodRules, digests, hold
 from desk_notify.fanout import ChainEvent, chain_alerts
+from desk_notify.message import digest_text
 from desk_shared.contracts import subjects
 from desk_shared.contracts.envelope import Actor, Event
 from desk_shared.contracts.escalation import (
@@ -41,8 +43,10 @@ TICK_SECONDS = 1.0
 
 class Escalations:
     def __init__(self, js: JetStreamContext, bus: BusSettings, directory: RegionDirectory, producer: str,
-                 horizon: timedelta, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 horizon: timedelta, floods: FloodRules | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._directory, self._producer, self._clock = directory, producer, clock
+        self._floods = floods or FloodRules()
         self._follower = Follower(js, bus.stream_name, subjects.ALL_EVENTS, Chains(), evolve,
                                   since=clock() - horizon, relevant=relevant)
 
@@ -58,14 +62,16 @@ class Escalations:
         await self._follower.stop()
 
     def with_alerts(self, event: ChainEvent) -> list[Event]:
-        """A chain's event preceded by its alerts (the order they must be appended in)."""
+        """A chain's event preceded by its alerts, some held to go out in a digest (the order they
+        must be appended in)."""
         chain = self.chains.by_incident.get(event.payload.incident_id)
         if chain is not None and chain.chain_id == event.payload.chain_id:
             started = chain.started  # as stored (a redelivered escalation may meet another policy or level now)
         else:
             assert isinstance(event, EscalationStarted), "a chain's later events come from the chain"
             started = event.payload
-        return [*chain_alerts(event, started, self._directory, self._producer), event]
+        alerts = chain_alerts(event, started, self._directory, self._producer)
+        return [*hold(self.chains.loads, alerts, self._floods), event]
 
     async def acknowledge(self, publisher: EventPublisher, incident_id: uuid.UUID, liaison_id: str, via: AckChannel,
                           actor: Actor, person_id: str | None = None,
@@ -91,9 +97,19 @@ class Escalations:
             await sleep_unless(stop, TICK_SECONDS)
 
     async def fire_due(self, publisher: EventPublisher) -> int:
-        """Append what is due now; how many chain events were appended."""
+        """Append what is due now (steps, reminders, digests of held alerts); how many events that took."""
+        now = self._clock()
         fired = 0
-        for event in due_events(self.chains, self._clock(), self._producer):
+        for digest in digests(self.chains.loads, now, self._producer,
+                              lambda held: digest_text(held, self._directory)):
+            try:
+                acked = await publisher.publish(digest)
+            except PublishFailed as exc:
+                log.warning("digest for %s not appended yet: %s", digest.payload.liaison.id, exc)
+                continue
+            self._follower.fold_own([(digest, acked.seq)])
+            fired += 1
+        for event in due_events(self.chains, now, self._producer):
             try:
                 *alerts, _ = self.with_alerts(event)
                 await publisher.publish_all(alerts)
