@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 from nats.aio.client import Client
+from pydantic import SecretStr
 
 from desk_notify.bootstrap import run
 from desk_notify.settings import NotifySettings
@@ -196,6 +197,40 @@ async def test_non_critical_escalations_close_together_reach_a_liaison_as_one_di
         held = [decode_event(m.data) for m in await read_subject(nats_client.jetstream(), "desk.event.alert.held",
                                                                   bus.stream_name)]
         assert len([h for h in held if h.payload.liaison.id == "polsek:11.13.01"]) == 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_a_reply_to_the_alert_in_telegram_acknowledges_it(
+        bus: BusSettings, nats_client: Client, webhooks: WebhookServer, settings: NotifySettings) -> None:
+    stop = asyncio.Event()
+    secret = "telegram-rahasia-123456"
+    task = asyncio.create_task(run(settings.model_copy(update={"telegram_webhook_secret": SecretStr(secret)}), bus,
+                                   stop))
+    try:
+        event = escalation()
+        await EventPublisher(nats_client.jetstream(), bus).publish(event)
+        await arrivals(webhooks, "/polsek", 1, 5)
+        alert_text = webhooks.on("/polsek")[0].body["message"]  # what the bot would have sent
+        url = f"http://127.0.0.1:{settings.port}/telegram/updates"
+
+        def update(text: str, replied: str | None) -> dict:
+            message = {"message_id": 7, "from": {"id": 4242, "username": "kapolsek"}, "chat": {"id": 4242},
+                       "text": text}
+            return {"update_id": 1, "message": message | ({"reply_to_message": {"text": replied}} if replied else {})}
+
+        async with httpx.AsyncClient(timeout=5) as client:
+            stranger = await client.post(url, json=update("OK", alert_text))
+            assert stranger.status_code == 403  # no secret token: not Telegram
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            chatter = await client.post(url, json=update("selamat pagi", None), headers=headers)
+            assert chatter.status_code == 200 and chatter.json() == {}
+            answer = await client.post(url, json=update("Siap, meluncur", alert_text), headers=headers)
+            assert answer.status_code == 200 and answer.json()["text"].startswith("Terima kasih")
+            assert answer.json() | {"text": ""} == {"method": "sendMessage", "chat_id": 4242, "text": ""}
+        [ack] = await escalation_events(nats_client, bus, AlertAcknowledged)
+        assert (ack.payload.via, ack.payload.liaison_id, ack.actor.id) == ("bot", "polsek:11.13.01", "telegram:4242")
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

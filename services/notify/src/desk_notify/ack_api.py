@@ -1,22 +1,25 @@
 """Notify's HTTP API: liaisons acknowledge an escalation by the link in their alert (a page, then
 one button: link previewers that open the page acknowledge nothing) or, logged in, by an API
-call; anyone who reads the board sees where an incident's chain stands."""
+call, or by replying to the alert in Telegram; anyone who reads the board sees where an
+incident's chain stands."""
 
 from __future__ import annotations
 
+import hmac
 import html
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, requires
+from desk_notify.channels.telegram import reply_of
 from desk_notify.escalation.chains import Chain, NoChain
 from desk_notify.escalation.links import AckLinks, ExpiredLink
 from desk_notify.escalation.watcher import Escalations
@@ -80,7 +83,7 @@ def chain_view(chain: Chain) -> ChainView:
                      acknowledged_at=chain.acknowledged_at)
 
 
-def create_app(desk: Callable[[], Desk | None], links: AckLinks | None) -> FastAPI:
+def create_app(desk: Callable[[], Desk | None], links: AckLinks | None, telegram_secret: str | None = None) -> FastAPI:
     app = FastAPI(title="Desk Pemilu — notify", version="1",
                   description="Acknowledging escalations (by link or by API) and the state of escalation chains.")
     problems.install(app)
@@ -153,6 +156,31 @@ def create_app(desk: Callable[[], Desk | None], links: AckLinks | None) -> FastA
             return _page(200, "Terima kasih", "Penerimaan peringatan sudah dicatat. Eskalasi ke tingkat berikutnya "
                                               "dihentikan.")
         return _page(200, "Sudah diterima", f"Peringatan ini sudah dikonfirmasi oleh {ack.liaison_id}.")
+
+    @app.post("/telegram/updates", tags=["acknowledgement"],
+              summary="The Telegram bot's webhook: a reply to an alert acknowledges it",
+              responses={403: {"description": "Not from Telegram (wrong secret token)"},
+                         404: {"description": "No Telegram bot on this desk"}})
+    async def telegram_update(update: dict[str, Any], token: Annotated[
+            str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token")] = None) -> dict[str, Any]:
+        if telegram_secret is None:
+            raise HTTPException(404, "no Telegram bot is configured on this desk")
+        if token is None or not hmac.compare_digest(token, telegram_secret):
+            raise HTTPException(403, "not from this desk's Telegram bot")
+        reply = reply_of(update)
+        if reply is None:
+            return {}  # not an answer to an alert: nothing to do (Telegram must not retry it)
+        try:
+            chain, liaison_id = linked(reply.code)
+            ack = await record(chain.started.incident_id, liaison_id, "bot", Actor(kind="person", id=reply.sender),
+                               chain_id=chain.chain_id)
+            text = ("Terima kasih, penerimaan dicatat. Eskalasi dihentikan." if ack.first
+                    else f"Sudah dikonfirmasi sebelumnya oleh {ack.liaison_id}.")
+        except HTTPException as exc:
+            if exc.status_code == 503:
+                raise
+            text = _LINK_ERRORS[exc.status_code]
+        return {"method": "sendMessage", "chat_id": reply.chat_id, "text": text}
 
     @app.post("/v1/incidents/{incident_id}/acknowledgement", response_model=Acknowledgement,
               tags=["acknowledgement"], summary="A logged-in liaison acknowledges an incident's escalation",

@@ -72,7 +72,9 @@ async def run(settings: NotifySettings, bus: BusSettings, stop: asyncio.Event) -
     links = ack_links(settings)
     log.info("notify escalating with policy %s", policy.version)
     ready: list[Desk] = []
-    app = create_app(lambda: ready[0] if ready else None, links)
+    telegram_secret = settings.telegram_webhook_secret
+    app = create_app(lambda: ready[0] if ready else None, links,
+                     telegram_secret.get_secret_value() if telegram_secret else None)
     server = ApiServer(app, settings.host, settings.port, "notify")
     nc = await connect(bus, "notify-escalations")
     try:

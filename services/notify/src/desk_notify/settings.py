@@ -65,6 +65,9 @@ class NotifySettings(BaseSettings):
     smtp_password: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_bot_token: SecretStr | None = Field(None, description="Telegram channels need a bot.")
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, min_length=16, description="The secret_token given to Telegram's setWebhook for "
+                                         "<public_url>/telegram/updates: replies to alerts acknowledge them.")
     gateway_url: str | None = Field(None, description="SMS and WhatsApp channels need a gateway "
                                                       "(see desk_notify/channels/gateway.py for its API).")
     gateway_token: SecretStr | None = None
