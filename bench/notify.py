@@ -40,15 +40,13 @@ from desk_shared.runtime.bus import connect
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import ensure_streams
+from desk_testing.policies import Rule, policy_toml
 
 BURST_GOAL_SECONDS = 10.0
 P99_GOALS_SECONDS = {100: 0.2, 1000: 1.0}
 HEALTHY = ("polsek", "koramil")
 POSITIONS = (*HEALTHY, "slow", "dead")
-POLICY = "\n".join(['version = "bench"', *(f'[position.{who}]\nagency = "polri"\narea = "kecamatan"\n'
-                                            f'unit = "{who} {{kecamatan}}"' for who in POSITIONS),
-                    f'[[rule]]\nname = "semua"\nsteps = [{list(POSITIONS)}]\nack_within_minutes = 60\n'
-                    'remind_after_minutes = 60\nexhausted = ["polsek"]'])
+POLICY = policy_toml(Rule(steps=[POSITIONS]), extra_positions=("slow", "dead"))
 
 
 def first_alert_id(event: IncidentEscalated, liaison_id: str) -> str:

@@ -29,32 +29,13 @@ from desk_shared.runtime.streams import ensure_streams
 from desk_testing.agencies import bearer
 from desk_testing.fixtures import bus_env, fresh_bus, read_stream, wait_for
 from desk_testing.people import person_token
+from desk_testing.policies import Rule, policy_toml
 from desk_testing.system import RunningSystem
 
 pytestmark = pytest.mark.system
 
 STEP_SECONDS = 4
-POLICY = f"""version = "uji-crash"
-[position.polsek]
-agency = "polri"
-area = "kecamatan"
-unit = "Polsek {{kecamatan}}"
-[position.polres]
-agency = "polri"
-area = "regency"
-unit = "Polres {{regency}}"
-[position.desk]
-agency = "desk"
-area = "regency"
-unit = "Desk Pemilu {{regency}}"
-[[rule]]
-name = "semua"
-steps = [["polsek"], ["polres"]]
-ack_within_minutes = {STEP_SECONDS / 60}
-rounds = 2
-remind_after_minutes = 60
-exhausted = ["desk"]
-"""
+POLICY = policy_toml(Rule(steps=[["polsek"], ["polres"]], ack_within_minutes=STEP_SECONDS / 60, rounds=2))
 CHAINS = 5
 LATE_SECONDS = 6.0
 """A step is on time when appended within this of its deadline: a notify started again after

@@ -31,32 +31,13 @@ from desk_shared.contracts.taxonomy import Category, Severity
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
 from desk_testing.fixtures import read_subject
+from desk_testing.policies import Rule, policy_toml
 
 if TYPE_CHECKING:  # the fixture's type; conftest is not importable under --import-mode=importlib
     from conftest import WebhookServer
 
 STEP_SECONDS = 2
-POLICY = f"""version = "uji-cepat"
-[position.polsek]
-agency = "polri"
-area = "kecamatan"
-unit = "Polsek {{kecamatan}}"
-[position.polres]
-agency = "polri"
-area = "regency"
-unit = "Polres {{regency}}"
-[position.desk]
-agency = "desk"
-area = "regency"
-unit = "Desk Pemilu {{regency}}"
-[[rule]]
-name = "semua"
-steps = [["polsek"], ["polres"]]
-ack_within_minutes = {STEP_SECONDS / 60}
-rounds = 1
-remind_after_minutes = 60
-exhausted = ["desk"]
-"""
+POLICY = policy_toml(Rule(steps=[["polsek"], ["polres"]], ack_within_minutes=STEP_SECONDS / 60))
 
 
 @pytest.fixture

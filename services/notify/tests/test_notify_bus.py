@@ -35,6 +35,7 @@ from desk_shared.contracts.taxonomy import Category, Severity
 from desk_shared.runtime.publisher import EventPublisher
 from desk_shared.runtime.settings import BusSettings
 from desk_testing.fixtures import read_subject
+from desk_testing.policies import Rule, policy_toml
 
 if TYPE_CHECKING:  # the fixture's type; conftest is not importable under --import-mode=importlib
     from conftest import WebhookServer
@@ -44,37 +45,8 @@ KORAMIL = Liaison(id="koramil:11.13.01", agency="tni", unit="Koramil Blangkejere
 NOBODY = Liaison(id="babinsa:11.13.01", agency="tni", unit="Babinsa Penampaan")
 
 
-TEST_POLICY = """version = "uji"
-[position.polsek]
-agency = "polri"
-area = "kecamatan"
-unit = "Polsek {kecamatan}"
-[position.koramil]
-agency = "tni"
-area = "kecamatan"
-unit = "Koramil {kecamatan}"
-[position.babinsa]
-agency = "tni"
-area = "kecamatan"
-unit = "Babinsa {kecamatan}"
-[position.desk]
-agency = "desk"
-area = "regency"
-unit = "Desk Pemilu {regency}"
-[[rule]]
-name = "tinggi"
-severities = ["tinggi"]
-steps = [["polsek", "koramil", "babinsa"]]
-ack_within_minutes = 60
-remind_after_minutes = 60
-exhausted = ["desk"]
-[[rule]]
-name = "lainnya"
-steps = [["polsek", "koramil"]]
-ack_within_minutes = 60
-remind_after_minutes = 60
-exhausted = ["desk"]
-"""
+TEST_POLICY = policy_toml(Rule(steps=[["polsek", "koramil", "babinsa"]], severities=["tinggi"]),
+                          Rule(steps=[["polsek", "koramil"]]))
 """Tinggi alerts a Babinsa as well, who has no contact; nothing reaches a second step here; the
 desk (told of undelivered alerts) has no contact either."""
 
