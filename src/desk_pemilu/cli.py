@@ -49,6 +49,8 @@ def pick_port(env_name: str, preferred: int) -> str:
 
 
 LINK_SECRET_FILE = "notify-link-secret"
+DEMO_REGENCY = "11.13"
+"""Kabupaten Gayo Lues: the demo agencies' regency, every kecamatan of it on the board."""
 
 
 def link_secret_kept(path: Path) -> str:
@@ -104,6 +106,7 @@ def up(state_dir: Path) -> int:
             env["DESK_PROJECTION_DATABASE_URL"] = f"sqlite:///{state_dir / 'projection.db'}"
         env["DESK_INTAKE_PORT"] = pick_port("DESK_INTAKE_PORT", 8700)
         env["DESK_PROJECTION_PORT"] = pick_port("DESK_PROJECTION_PORT", 8701)
+        env["DESK_PROJECTION_REGION_REGENCIES"] = os.environ.get("DESK_PROJECTION_REGION_REGENCIES", DEMO_REGENCY)
         env["DESK_ACCESS_PORT"] = pick_port("DESK_ACCESS_PORT", 8703)
         env["DESK_TRIAGE_PORT"] = pick_port("DESK_TRIAGE_PORT", 8704)
         env["DESK_NOTIFY_PORT"] = pick_port("DESK_NOTIFY_PORT", 8705)
@@ -175,6 +178,8 @@ def banner(at: Addresses, nats: EmbeddedNats | None, keys: dict[str, str],
         f"  intake API      {at.intake}      (docs {at.intake}/docs)  POST /v1/reports (agency key)",
         f"  projection API  {at.projection}      (docs {at.projection}/docs)  GET /v1/incidents, /v1/situation "
         "(person token)",
+        f"  situation board {at.projection}/papan  (a browser with a session: log in at {at.access}/docs, "
+        "POST /v1/login)",
         f"  access API      {at.access}      (docs {at.access}/docs)  POST /v1/login, /v1/tokens",
         f"  triage API      {at.triage}      (docs {at.triage}/docs)  POST /v1/incidents/{{id}}/urgency "
         "(desk officer: answer a 'cek segera' check)",

@@ -14,6 +14,8 @@ from sqlalchemy.engine import Engine, Row
 from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_projection import queries
+from desk_projection.board.live import SituationFeed, Snapshot, read_snapshot
+from desk_projection.board.pages import board_router, static_files
 from desk_projection.health import ERROR, SkippedSummary, assess
 from desk_projection.performance import agency_performance
 from desk_projection.responses import (
@@ -60,8 +62,10 @@ class StreamStatus(Protocol):
     def status(self) -> ReaderStatus: ...
 
 
-def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatus | None = None) -> FastAPI:
-    """The app over `engine` (a reading engine); `stream` tells /health how far the log is."""
+def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatus | None = None,
+               feed: SituationFeed | None = None) -> FastAPI:
+    """The app over `engine` (a reading engine); `stream` tells /health how far the log is; `feed`
+    keeps the board live (the board's routes exist only with one)."""
     directory = regions()  # read once, before the first request
     regency_codes = settings.regency_codes
     app = FastAPI(title="Desk Pemilu — read models",
@@ -126,13 +130,15 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
     def situation(principal: Reader) -> Situation:
         """Per kecamatan of the person's areas: its alert level and open incidents by category and
         severity, worst first."""
-        with engine.connect() as conn:  # one transaction: counts and position agree
-            position = queries.position(conn)
-            incident_counts = queries.incident_counts(conn)
-            report_counts = queries.report_counts(conn)
-            levels = queries.levels(conn)
-        return build_situation(position, incident_counts, report_counts, directory, regency_codes, principal.areas,
-                               {row.kecamatan_code: row.level for row in levels})
+        return situation_of(read_snapshot(engine), principal)
+
+    def situation_of(snapshot: Snapshot, principal: Principal, seed_scope: bool = True) -> Situation:
+        return build_situation(snapshot.position, snapshot.incident_counts, snapshot.report_counts, directory,
+                               regency_codes, principal.areas, snapshot.levels, seed_scope)
+
+    if feed is not None:
+        app.include_router(board_router(feed, lambda snapshot, who: situation_of(snapshot, who, seed_scope=False)))
+        app.mount("/static", static_files(), name="static")
 
     @app.get("/v1/areas", response_model=list[AreaLevel], tags=["situation"], responses=AUTH_RESPONSES)
     def area_levels(principal: Reader) -> list[AreaLevel]:

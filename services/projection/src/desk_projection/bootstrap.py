@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from desk_access.api_server import ApiServer
 from desk_projection.api import create_app
+from desk_projection.board.live import SituationFeed
 from desk_projection.database import make_engine, migrate
 from desk_projection.projector import Projector
 from desk_projection.settings import ProjectionSettings
@@ -51,11 +52,13 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
         await asyncio.to_thread(migrate, writer)
         log.info("read models in %s", safe_url(settings.database_url))
         reader = log_reader(Projector(writer), settings, bus)
-        app = create_app(reading, settings, reader)
+        feed = SituationFeed(reading, settings.live_interval_seconds)
+        app = create_app(reading, settings, reader, feed)
         server = ApiServer(app, settings.host, settings.port, "projection")
         projecting = asyncio.create_task(reader.run(stop), name="projection-reader")
         serving = asyncio.create_task(server.serve(), name="projection-api")
         guarding = asyncio.create_task(guard_people(app, bus, stop), name="projection-guard")
+        watching = asyncio.create_task(feed.run(stop), name="projection-live")
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({projecting, serving, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if not stop.is_set():
@@ -63,8 +66,8 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
         log.info("stopping")
         stop.set()
         server.should_exit = True
-        await asyncio.wait({projecting, serving, guarding}, timeout=10)
-        for task in (projecting, serving, guarding):
+        await asyncio.wait({projecting, serving, guarding, watching}, timeout=10)
+        for task in (projecting, serving, guarding, watching):
             if not task.done():
                 task.cancel()
             elif not task.cancelled() and task.exception():

@@ -30,6 +30,8 @@ class ProjectionSettings(BaseSettings):
     sqlite_cache_mb: int = Field(128, ge=1, description="SQLite writer's page cache.")
     sqlite_mmap_mb: int = Field(512, ge=0, description="SQLite writer's memory-mapped reads (0: none).")
     sqlite_wal_autocheckpoint_pages: int = Field(20_000, ge=1, description="WAL pages between SQLite checkpoints.")
+    live_interval_seconds: float = Field(0.25, gt=0, description="How often the board's live feed looks whether "
+                                                                 "the read models moved.")
     region_regencies: str = Field("", description="Comma-separated regency codes (e.g. 11.13) whose kecamatan "
                                                   "are always listed in the situation, even without incidents.")
 

@@ -21,12 +21,16 @@ from desk_shared.contracts.taxonomy import Severity
 
 def build_situation(position: int, incident_counts: Iterable[Row], report_counts: Iterable[Row],
                     directory: RegionDirectory, regency_codes: frozenset[str], scope: Areas,
-                    levels: Mapping[str, str] | None = None) -> Situation:
+                    levels: Mapping[str, str] | None = None, seed_scope: bool = True) -> Situation:
     """Every kecamatan of `scope` (the person's areas) with incidents or reports, plus every kecamatan
-    of `regency_codes` and of `scope` itself (so a quiet kecamatan shows as quiet instead of missing)."""
-    seeded = [area.code for area in directory.kecamatan_in(regency_codes | frozenset(scope.regencies))]
+    of `regency_codes` and (`seed_scope`) of `scope` itself, so a quiet kecamatan shows as quiet
+    instead of missing. The board does not seed the scope: a person who may see every regency is
+    shown the desk's own (`regency_codes`) and wherever something happened, not a whole country."""
+    wide = regency_codes | frozenset(scope.regencies) if seed_scope else regency_codes
+    seeded = [area.code for area in directory.kecamatan_in(wide)]
     places: dict[str, KecamatanSituation] = {
-        code: empty_kecamatan(code, directory) for code in [*seeded, *scope.kecamatan] if scope.covers(code)}
+        code: empty_kecamatan(code, directory)
+        for code in [*seeded, *(scope.kecamatan if seed_scope else ())] if scope.covers(code)}
     report_counts = [row for row in report_counts if scope.covers(row.kecamatan_code)]
     incident_counts = [row for row in incident_counts if scope.covers(row.kecamatan_code)]
 

@@ -1,0 +1,85 @@
+"""The board's live feed: one watcher per projection process looks at the read models' position a
+few times a second and, when it moved, reads the situation's rows once; every open board is then
+sent its own view of them (its person's areas) as a Server-Sent Event.
+
+Reading the position from the database, not from this process's own writes, keeps it right with
+several projection replicas: whichever applied a batch, every replica's boards see it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine, Row
+
+from desk_projection import queries
+from desk_projection.responses import Situation
+from desk_shared.runtime.process import sleep_unless
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 15.0
+"""A comment line this often keeps proxies from closing an idle stream (and finds closed ones)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    position: int
+    incident_counts: Sequence[Row]
+    report_counts: Sequence[Row]
+    levels: dict[str, str]
+
+
+def read_snapshot(engine: Engine) -> Snapshot:
+    with engine.connect() as conn:  # one transaction: counts and position agree
+        return Snapshot(queries.position(conn), queries.incident_counts(conn), queries.report_counts(conn),
+                        {row.kecamatan_code: row.level for row in queries.levels(conn)})
+
+
+class SituationFeed:
+    def __init__(self, engine: Engine, interval: float = 0.25) -> None:
+        self._engine, self._interval = engine, interval
+        self._snapshot: Snapshot | None = None
+        self._changed = asyncio.Condition()
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    def _read(self, known: int | None) -> Snapshot | None:
+        with self._engine.connect() as conn:
+            if queries.position(conn) == known:
+                return None
+        return read_snapshot(self._engine)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Watch the position until `stop`; a failing read is logged and tried again."""
+        while not stop.is_set():
+            try:
+                fresh = await asyncio.to_thread(self._read, self._snapshot.position if self._snapshot else None)
+            except Exception as exc:  # the database away for a moment: the boards keep what they show
+                log.warning("live situation not read: %s", exc)
+                fresh = None
+            if fresh is not None:
+                self._snapshot = fresh
+                async with self._changed:
+                    self._changed.notify_all()
+            await sleep_unless(stop, self._interval)
+
+    async def events(self, view: Callable[[Snapshot], Situation]) -> AsyncIterator[str]:
+        """The stream of one board: its situation now, then at every change (a heartbeat between)."""
+        sent: int | None = None
+        while True:
+            snapshot = self._snapshot
+            if snapshot is not None and snapshot.position != sent:
+                sent = snapshot.position
+                data = view(snapshot).model_dump_json()
+                yield f"event: situation\nid: {sent}\ndata: {data}\n\n"
+                continue
+            async with self._changed:
+                try:
+                    await asyncio.wait_for(self._changed.wait(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    yield ": tetap terhubung\n\n"

@@ -1,0 +1,55 @@
+"""The board's routes: the page (`/papan`), its live feed (`/v1/live/situation`, Server-Sent Events)
+and its own files (`/static/...`). The page is the desk's: Bahasa Indonesia, no file from the
+internet. A browser without a session gets a page saying so (401), never the board."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+
+from desk_access.http_guard import AUTH_RESPONSES, SESSION_COOKIE, guard_of, requires
+from desk_projection.board.live import SituationFeed, Snapshot
+from desk_projection.responses import Situation
+from desk_shared.access.guard import Refusal
+from desk_shared.access.people import Capability, Principal
+
+STATIC = Path(str(files("desk_projection.board").joinpath("static")))
+Reader = Annotated[Principal, Depends(requires(Capability.READ_BOARD))]
+
+
+def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principal], Situation]) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/papan", response_class=HTMLResponse, tags=["board"], summary="The situation board (a page)")
+    async def board(request: Request) -> HTMLResponse:
+        found = await guard_of(request).authenticate(request.cookies.get(SESSION_COOKIE))
+        if isinstance(found, Refusal):
+            return HTMLResponse(_NO_SESSION, status_code=401)
+        return HTMLResponse((STATIC / "papan.html").read_text(encoding="utf-8"))
+
+    @router.get("/v1/live/situation", tags=["board"], responses=AUTH_RESPONSES,
+                summary="The situation of the person's areas now and at every change (text/event-stream)")
+    async def live(principal: Reader) -> StreamingResponse:
+        events = feed.events(lambda snapshot: situation_of(snapshot, principal))
+        return StreamingResponse(events, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    return router
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=STATIC)
+
+
+_NO_SESSION = """<!doctype html><html lang="id"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Belum masuk — Desk Pemilu</title>
+<link rel="stylesheet" href="/static/papan.css"></head>
+<body class="pesan"><h1>Belum masuk</h1>
+<p>Papan situasi hanya dapat dibuka oleh petugas yang sudah masuk. Masuklah melalui layanan akses Desk Pemilu
+(POST /v1/login), lalu buka kembali halaman ini.</p></body></html>"""

@@ -1,0 +1,93 @@
+// Papan situasi: one tile per kecamatan, kept current by the projection's live feed
+// (Server-Sent Events; the browser reconnects by itself). Written for this desk; no library.
+"use strict";
+
+const SEVERITIES = ["kritis", "tinggi", "sedang", "rendah"];
+const CATEGORY_LABELS = {
+  asn_neutrality: "Netralitas ASN", village_official_neutrality: "Netralitas perangkat desa",
+  security_forces_neutrality: "Netralitas TNI/Polri", state_resource_misuse: "Penyalahgunaan fasilitas negara",
+  money_politics: "Politik uang", slander_hoax_hate: "Fitnah, hoaks, ujaran kebencian", intimidation: "Intimidasi",
+  violence: "Kekerasan", social_friction: "Gesekan sosial", campaign_violation: "Pelanggaran kampanye",
+  logistics: "Logistik", other: "Lainnya",
+};
+
+function time(iso) {
+  if (!iso) return "belum ada laporan";
+  const at = new Date(iso);
+  return at.toLocaleString("id-ID", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+function text(element, value) { if (element.textContent !== String(value)) element.textContent = value; }
+
+function tileFor(code) {
+  let tile = document.querySelector(`.tile[data-code="${code}"]`);
+  if (tile) return tile;
+  tile = document.createElement("article");
+  tile.className = "tile";
+  tile.dataset.code = code;
+  tile.innerHTML = '<h2></h2><div class="level"></div><div class="open"></div>' +
+                   '<div class="counts"></div><div class="cats"></div><div class="last"></div>';
+  return tile;
+}
+
+const LEVELS = ["aman", "waspada", "siaga", "awas"];
+
+// A desk that sees several regencies (a province's) gets a tile per regency: its worst level and
+// the sum of its kecamatan.
+function byRegency(kecamatan) {
+  const regencies = new Map();
+  for (const k of kecamatan) {
+    const code = k.regency_code || k.code.slice(0, 5);
+    const r = regencies.get(code) || { code, name: k.regency_name || code, incidents: 0, reports: 0,
+                                       by_category: {}, by_severity: {}, level: "aman", last_report_at: null };
+    r.incidents += k.incidents;
+    r.reports += k.reports;
+    for (const [key, n] of Object.entries(k.by_category)) r.by_category[key] = (r.by_category[key] || 0) + n;
+    for (const [key, n] of Object.entries(k.by_severity)) r.by_severity[key] = (r.by_severity[key] || 0) + n;
+    if (LEVELS.indexOf(k.level) > LEVELS.indexOf(r.level)) r.level = k.level;
+    if (k.last_report_at && (!r.last_report_at || k.last_report_at > r.last_report_at)) {
+      r.last_report_at = k.last_report_at;
+    }
+    regencies.set(code, r);
+  }
+  return [...regencies.values()].map((r) => ({ ...r, level_label: r.level[0].toUpperCase() + r.level.slice(1) }));
+}
+
+function render(situation) {
+  const tiles = document.getElementById("tiles");
+  const regencies = new Set(situation.kecamatan.map((k) => k.regency_code || k.code.slice(0, 5)));
+  const places = regencies.size > 1 ? byRegency(situation.kecamatan) : situation.kecamatan;
+  tiles.dataset.kind = regencies.size > 1 ? "kabupaten" : "kecamatan";
+  for (const stale of [...tiles.children].filter((t) => !places.some((p) => p.code === t.dataset.code))) {
+    stale.remove();
+  }
+  const sorted = [...places].sort((a, b) => a.code.localeCompare(b.code));
+  sorted.forEach((k, index) => {
+    const tile = tileFor(k.code);
+    tile.dataset.level = k.level;
+    tile.dataset.open = k.incidents;
+    text(tile.querySelector("h2"), k.name || k.code);
+    text(tile.querySelector(".level"), k.level_label);
+    text(tile.querySelector(".open"), `${k.incidents} insiden`);
+    text(tile.querySelector(".counts"),
+         SEVERITIES.filter((s) => k.by_severity[s]).map((s) => `${s} ${k.by_severity[s]}`).join(" · ") || "—");
+    const cats = Object.entries(k.by_category).sort((a, b) => b[1] - a[1]).slice(0, 2);
+    text(tile.querySelector(".cats"), cats.map(([c, n]) => `${CATEGORY_LABELS[c] || c} ${n}`).join(", "));
+    text(tile.querySelector(".last"), `Laporan terakhir: ${time(k.last_report_at)}`);
+    if (tiles.children[index] !== tile) tiles.insertBefore(tile, tiles.children[index] || null);
+  });
+  text(document.getElementById("total"), situation.incidents);
+  SEVERITIES.forEach((s) => text(document.getElementById(`n-${s}`), situation.by_severity[s] || 0));
+  text(document.getElementById("updated"), new Date().toLocaleTimeString("id-ID"));
+  document.body.dataset.position = situation.position;
+}
+
+function connect() {
+  const status = document.getElementById("status");
+  const feed = new EventSource("/v1/live/situation");
+  feed.addEventListener("situation", (event) => render(JSON.parse(event.data)));
+  feed.onopen = () => { status.dataset.state = "terhubung"; text(status, "Terhubung: diperbarui otomatis"); };
+  feed.onerror = () => { status.dataset.state = "terputus"; text(status, "Terputus, mencoba menyambung lagi…"); };
+}
+
+connect();
