@@ -26,15 +26,22 @@ Reader = Annotated[Principal, Depends(requires(Capability.READ_BOARD))]
 def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principal], Situation]) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/papan", response_class=HTMLResponse, tags=["board"], summary="The situation board (a page)")
+    @router.get("/papan", response_class=HTMLResponse, tags=["board"], summary="The situation board (a page)",
+                responses={401: {"description": "No valid session: a page saying so", "content": {"text/html": {}}},
+                           503: {"description": "Credentials cannot be checked yet"}})
     async def board(request: Request) -> HTMLResponse:
-        found = await guard_of(request).authenticate(request.cookies.get(SESSION_COOKIE))
+        authorization = request.headers.get("Authorization", "")
+        token = authorization[7:] if authorization.startswith("Bearer ") else request.cookies.get(SESSION_COOKIE)
+        found = await guard_of(request).authenticate(token)
         if isinstance(found, Refusal):
             return HTMLResponse(_NO_SESSION, status_code=401)
         return HTMLResponse((STATIC / "papan.html").read_text(encoding="utf-8"))
 
-    @router.get("/v1/live/situation", tags=["board"], responses=AUTH_RESPONSES,
-                summary="The situation of the person's areas now and at every change (text/event-stream)")
+    @router.get("/v1/live/situation", tags=["board"], response_class=StreamingResponse,
+                responses={**AUTH_RESPONSES, 200: {"description": "`event: situation` with a Situation as data, "
+                                                                  "now and at every change",
+                                                   "content": {"text/event-stream": {}}}},
+                summary="The situation of the person's areas now and at every change (Server-Sent Events)")
     async def live(principal: Reader) -> StreamingResponse:
         events = feed.events(lambda snapshot: situation_of(snapshot, principal))
         return StreamingResponse(events, media_type="text/event-stream",
