@@ -15,6 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from desk_shared.access.people import Role
+from desk_shared.contracts.agencies import Areas
+from desk_testing.people import PASSWORD, person_token
 from desk_testing.system import RunningSystem
 
 pytestmark = pytest.mark.system
@@ -24,6 +27,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--no-first-run"]
 ARTIFACTS = Path(os.environ.get("DESK_TEST_ARTIFACTS", "test-artifacts"))
 SIAGA_COLOUR = "rgb(239, 108, 0)"
+CAMAT = "camat.puteri-betung"
 
 if not Path(CHROMIUM).exists():
     pytest.skip("no Chromium: install Debian's `chromium` (the CI script does)", allow_module_level=True)
@@ -32,8 +36,9 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def browser(system: RunningSystem) -> Iterator[object]:
-    """After the system: Playwright's sync API holds an event loop on this thread while it runs, so
-    nothing may call asyncio.run meanwhile."""
+    """After the system and the camat below: Playwright's sync API holds an event loop on this thread
+    while it runs, so nothing may call asyncio.run meanwhile."""
+    person_token(system.bus, CAMAT, (Role.LEADER,), Areas(kecamatan=("11.13.07",)))
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield chromium
@@ -104,3 +109,26 @@ def test_without_a_session_the_board_says_so_and_shows_nothing(browser: object, 
     assert httpx.get(f"{system.projection}/v1/live/situation", timeout=5).status_code == 401
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "papan-belum-masuk.png"))  # type: ignore[attr-defined]
+
+
+def test_a_person_signs_in_at_the_boards_address_and_out_again(browser: object, system: RunningSystem) -> None:
+    page = board(browser, system, None)
+    assert page.goto(f"{system.projection}/papan").status == 401  # type: ignore[attr-defined]
+    page.click("a[href='/masuk']")  # type: ignore[attr-defined]
+    page.fill("input[name=login]", CAMAT)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", "bukan-kata-sandinya")  # type: ignore[attr-defined]
+    with page.expect_navigation() as wrong:  # type: ignore[attr-defined]
+        page.click("button[type=submit]")  # type: ignore[attr-defined]
+    assert wrong.value.status == 401 and "salah" in page.inner_text(".galat")  # type: ignore[attr-defined]
+    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{system.projection}/papan")  # type: ignore[attr-defined]
+    page.wait_for_selector("#status[data-state='terhubung']")  # type: ignore[attr-defined]
+    page.wait_for_selector(".tile[data-code='11.13.07']")  # type: ignore[attr-defined]
+    assert page.locator(".tile").count() == 1  # a camat sees his kecamatan only  # type: ignore[attr-defined]
+    cookie = next(c for c in page.context.cookies() if c["name"] == "desk_session")  # type: ignore[attr-defined]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    page.screenshot(path=str(ARTIFACTS / "papan-camat.png"), full_page=True)  # type: ignore[attr-defined]
+    page.click("form[action='/keluar'] button")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{system.projection}/masuk")  # type: ignore[attr-defined]
+    assert httpx.get(f"{system.projection}/papan", cookies={"desk_session": cookie["value"]}).status_code == 401

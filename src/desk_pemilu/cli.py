@@ -178,8 +178,8 @@ def banner(at: Addresses, nats: EmbeddedNats | None, keys: dict[str, str],
         f"  intake API      {at.intake}      (docs {at.intake}/docs)  POST /v1/reports (agency key)",
         f"  projection API  {at.projection}      (docs {at.projection}/docs)  GET /v1/incidents, /v1/situation "
         "(person token)",
-        f"  situation board {at.projection}/papan  (a browser with a session: log in at {at.access}/docs, "
-        "POST /v1/login)",
+        f"  situation board {at.projection}/papan  (in a browser: sign in at {at.projection}/masuk with a demo "
+        "login below)",
         f"  access API      {at.access}      (docs {at.access}/docs)  POST /v1/login, /v1/tokens",
         f"  triage API      {at.triage}      (docs {at.triage}/docs)  POST /v1/incidents/{{id}}/urgency "
         "(desk officer: answer a 'cek segera' check)",

@@ -6,7 +6,6 @@ would replace only `check_password`'s part: the session that follows is the desk
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated
 
@@ -19,12 +18,12 @@ from desk_access.http_guard import AUTH_RESPONSES, SESSION_COOKIE, guard_of, req
 from desk_access.passwords import Lockout, Passwords
 from desk_access.problems import problem
 from desk_access.settings import AccessSettings
+from desk_access.sign_in import Refused, SignIn
 from desk_shared.access.people import Principal
 from desk_shared.access.sessions import SessionKind
 from desk_shared.contracts.agencies import Areas
 from desk_shared.contracts.people import Role
 
-WRONG = "wrong login or password"
 MALFORMED: dict[int | str, dict[str, object]] = {400: {"description": "The body is not JSON"}}
 
 
@@ -67,32 +66,23 @@ def create_app(settings: AccessSettings, passwords: Passwords, lockout: Lockout)
         429: {"description": "Too many failed logins: locked for Retry-After seconds"},
         503: {"description": "Logins cannot be checked yet (starting, or NATS unreachable)"}})
     async def login(credentials: Credentials, request: Request) -> Response:
-        guard = guard_of(request)
-        locked = await lockout.locked_for(credentials.login)
-        if locked:
-            return _locked(locked)
-        person = guard.people.find(credentials.login)
-        if not await passwords.check(person.person_id if person else None, credentials.password) \
-                or person is None or person.disabled is not None:
-            locked = await lockout.failed(credentials.login)
-            return _locked(locked) if locked else problem(401, WRONG, title="Login failed")
-        await lockout.cleared(credentials.login)
-        principal = guard.people.principal(person.person_id)
-        assert principal is not None
-        lifetime = settings.session_hours * 3600
-        token, session = await guard.sessions.start(person.person_id, SessionKind.BROWSER, lifetime)
-        body = SessionStarted(token=token, kind=session.kind, expires_at=session.expires_at, person=_person(principal))
+        found = await SignIn(guard_of(request), passwords, lockout, settings.session_hours * 3600)(
+            credentials.login, credentials.password)
+        if isinstance(found, Refused):
+            headers = {"Retry-After": str(found.retry_after)} if found.retry_after else None
+            return problem(found.status, found.reason, headers, "Login locked" if found.status == 429 else
+                           "Login failed")
+        body = SessionStarted(token=found.token, kind=found.kind, expires_at=found.expires_at,
+                              person=_person(found.principal))
         answer = JSONResponse(body.model_dump(mode="json"))
-        answer.set_cookie(SESSION_COOKIE, token, max_age=int(lifetime), httponly=True,
-                          secure=settings.cookie_secure, samesite="strict", path="/")
+        set_session_cookie(answer, found.token, found.lifetime_seconds, settings.cookie_secure)
         return answer
 
     @app.post("/v1/logout", status_code=204, tags=["sessions"], responses=AUTH_RESPONSES)
     async def logout(request: Request, principal: Annotated[Principal, Depends(requires())]) -> Response:
         await guard_of(request).sessions.end(request.state.session_id)
         answer = Response(status_code=204)
-        answer.delete_cookie(SESSION_COOKIE, path="/", secure=settings.cookie_secure, httponly=True,
-                             samesite="strict")
+        clear_session_cookie(answer, settings.cookie_secure)
         return answer
 
     @app.get("/v1/me", response_model=Person, tags=["sessions"], responses=AUTH_RESPONSES)
@@ -114,6 +104,11 @@ def create_app(settings: AccessSettings, passwords: Passwords, lockout: Lockout)
     return app
 
 
-def _locked(seconds: float) -> JSONResponse:
-    wait = max(1, math.ceil(seconds))
-    return problem(429, f"too many failed logins; try again in {wait} s", {"Retry-After": str(wait)}, "Login locked")
+def set_session_cookie(answer: Response, token: str, lifetime_seconds: int, secure: bool) -> None:
+    """The session as a browser keeps it: not readable by scripts, never sent cross-site."""
+    answer.set_cookie(SESSION_COOKIE, token, max_age=lifetime_seconds, httponly=True, secure=secure,
+                      samesite="strict", path="/")
+
+
+def clear_session_cookie(answer: Response, secure: bool) -> None:
+    answer.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="strict")

@@ -44,26 +44,30 @@ class ServiceNeeds:
     reads_log: bool = False
     """Reads the log through ephemeral consumers (a projection's reader, a follower of the registry)."""
     dead_letters: str | None = None
-    answers: str | None = None
-    """A request-reply subject it serves (it may answer any request it receives)."""
+    answers: tuple[str, ...] = ()
+    """Request-reply subjects it serves (it may answer any request it receives)."""
+    asks: tuple[str, ...] = ()
+    """Request-reply subjects it sends requests to."""
     reads_buckets: tuple[str, ...] = ()
     writes_buckets: tuple[str, ...] = ()
     """Key-value buckets it reads or writes, named by their `BusSettings` field (`sessions_bucket`)."""
 
 
 SERVICES: Mapping[str, ServiceNeeds] = {
-    "intake": ServiceNeeds(publishes=(ReportSubmitted,), reads_log=True, answers=subjects.INTAKE_REPORTS,
+    "intake": ServiceNeeds(publishes=(ReportSubmitted,), reads_log=True, answers=(subjects.INTAKE_REPORTS,),
                            writes_buckets=("subject_keys_bucket",)),
     "triage": ServiceNeeds(publishes=(ReportTriaged, *INCIDENT_EVENTS, IncidentUrgencyConfirmed,
                                       IncidentUrgencyDismissed), durable="triage", reads_log=True,
                            reads_buckets=("sessions_bucket",)),
     "projection": ServiceNeeds(publishes=(AccessRecorded,), reads_log=True, dead_letters="projection",
-                               reads_buckets=("sessions_bucket", "subject_keys_bucket")),
+                               reads_buckets=("sessions_bucket", "subject_keys_bucket"),
+                               asks=(subjects.ACCESS_LOGIN, subjects.ACCESS_LOGOUT)),
     "notify": ServiceNeeds(publishes=(AlertRequested, AlertDelivered, AlertFailed, *ESCALATION_EVENTS,
                                       *CONTACT_EVENTS), durable="notify", reads_log=True,
                            reads_buckets=("sessions_bucket",),
                            writes_buckets=("subject_keys_bucket", "alert_attempts_bucket")),
-    "access": ServiceNeeds(reads_log=True, writes_buckets=("sessions_bucket", "logins_bucket")),
+    "access": ServiceNeeds(reads_log=True, writes_buckets=("sessions_bucket", "logins_bucket"),
+                           answers=(subjects.ACCESS_LOGIN, subjects.ACCESS_LOGOUT)),
 }
 """Each service's NATS user and what it does on the bus (its consumer names are its settings' defaults)."""
 
@@ -147,8 +151,8 @@ def service_permissions(name: str, bus: BusSettings) -> Permissions:
     if writer := needs.durable or needs.dead_letters:
         publish.append(subjects.dead_letter_subject(writer))
     subscribe = [f"{subjects.inbox_prefix(name)}.>"]
-    if needs.answers:
-        subscribe.append(needs.answers)
+    subscribe += needs.answers
+    publish += needs.asks
     return Permissions(tuple(dict.fromkeys(publish)), tuple(deny), tuple(subscribe), responses=bool(needs.answers))
 
 

@@ -7,8 +7,10 @@ import logging
 
 from desk_access.api_server import ApiServer
 from desk_access.login_api import create_app
+from desk_access.login_door import LoginDoor
 from desk_access.passwords import Lockout, LockoutPolicy, Passwords, logins_bucket
 from desk_access.settings import AccessSettings
+from desk_access.sign_in import SignIn
 from desk_shared.access.guard import PeopleGuard
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.settings import BusSettings
@@ -25,8 +27,11 @@ async def serve(settings: AccessSettings, bus: BusSettings, stop: asyncio.Event)
         guard = await PeopleGuard.start(js, bus)
         logins = await logins_bucket(js, bus)
         policy = LockoutPolicy(settings.max_failures, settings.failure_window_seconds, settings.lockout_seconds)
-        app = create_app(settings, Passwords(logins), Lockout(logins, policy))
+        passwords, lockout = Passwords(logins), Lockout(logins, policy)
+        app = create_app(settings, passwords, lockout)
         app.state.people_guard = guard
+        door = LoginDoor(nc, SignIn(guard, passwords, lockout, settings.session_hours * 3600))
+        await door.open()
         server = ApiServer(app, settings.host, settings.port, "access")
         serving = asyncio.create_task(server.serve(), name="access-api")
         stopping = asyncio.create_task(stop.wait())
@@ -34,6 +39,7 @@ async def serve(settings: AccessSettings, bus: BusSettings, stop: asyncio.Event)
         server.should_exit = True
         await asyncio.wait({serving}, timeout=10)
         stopping.cancel()
+        await door.close()
         await guard.stop()
     finally:
         await nc.close()

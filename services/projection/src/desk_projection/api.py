@@ -15,6 +15,7 @@ from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_projection import queries
 from desk_projection.board.live import SituationFeed, Snapshot, read_snapshot
+from desk_projection.board.login import login_router
 from desk_projection.board.pages import board_router, static_files
 from desk_projection.health import ERROR, SkippedSummary, assess
 from desk_projection.performance import agency_performance
@@ -138,6 +139,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
 
     if feed is not None:
         app.include_router(board_router(feed, lambda snapshot, who: situation_of(snapshot, who, seed_scope=False)))
+        app.include_router(login_router(settings.cookie_secure))
         app.mount("/static", static_files(), name="static")
 
     @app.get("/v1/areas", response_model=list[AreaLevel], tags=["situation"], responses=AUTH_RESPONSES)

@@ -89,6 +89,7 @@ async def guard_people(app: FastAPI, bus: BusSettings, stop: asyncio.Event) -> N
         publisher = EventPublisher(js, bus)
         app.state.disclosure = Disclosure(await SubjectKeys.open(js, bus), publisher, CONSUMER)
         app.state.people_guard = guard
+        app.state.nats = nc  # the login form is relayed to access over it
         await stop.wait()
         publisher.close()
         await guard.stop()

@@ -32,6 +32,8 @@ class ProjectionSettings(BaseSettings):
     sqlite_wal_autocheckpoint_pages: int = Field(20_000, ge=1, description="WAL pages between SQLite checkpoints.")
     live_interval_seconds: float = Field(0.25, gt=0, description="How often the board's live feed looks whether "
                                                                  "the read models moved.")
+    cookie_secure: bool = Field(True, description="The session cookie set at /masuk only travels over HTTPS "
+                                                  "(browsers treat http://127.0.0.1 and localhost as secure).")
     region_regencies: str = Field("", description="Comma-separated regency codes (e.g. 11.13) whose kecamatan "
                                                   "are always listed in the situation, even without incidents.")
 

@@ -27,6 +27,10 @@ INTAKE_REPORTS = f"{INTAKE_ROOT}.*.report"
 """Agencies submit with NATS request-reply to `desk.intake.<agency>.report`."""
 
 
+ACCESS_LOGIN = "desk.access.login"
+"""A page that serves people (the board) relays a login form here (NATS request-reply); access answers."""
+ACCESS_LOGOUT = "desk.access.logout"
+
 INBOX_ROOT = "_INBOX"
 
 

@@ -58,5 +58,5 @@ _NO_SESSION = """<!doctype html><html lang="id"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Belum masuk — Desk Pemilu</title>
 <link rel="stylesheet" href="/static/papan.css"></head>
 <body class="pesan"><h1>Belum masuk</h1>
-<p>Papan situasi hanya dapat dibuka oleh petugas yang sudah masuk. Masuklah melalui layanan akses Desk Pemilu
-(POST /v1/login), lalu buka kembali halaman ini.</p></body></html>"""
+<p>Papan situasi hanya dapat dibuka oleh petugas yang sudah masuk.</p>
+<p><a href="/masuk">Masuk</a></p></body></html>"""
