@@ -18,6 +18,15 @@ from desk_projection.tables import READ_MODEL_TABLES, area_levels, assignments, 
 from desk_shared.access.people import Principal, Role
 from desk_shared.contracts.agencies import Areas
 from desk_shared.contracts.envelope import Actor, Event, derived_id
+from desk_shared.contracts.escalation import (
+    AlertAcknowledged,
+    AlertAcknowledgedPayload,
+    EscalationStarted,
+    EscalationStartedPayload,
+    EscalationStep,
+    EscalationStepReached,
+    EscalationStepReachedPayload,
+)
 from desk_shared.contracts.incidents import (
     AlertLevel,
     AreaAlertLevelChanged,
@@ -29,6 +38,7 @@ from desk_shared.contracts.incidents import (
     IncidentAssignmentOverduePayload,
     IncidentClosed,
     IncidentClosedPayload,
+    IncidentEscalatedPayload,
     IncidentMerged,
     IncidentMergedPayload,
     IncidentOpened,
@@ -42,6 +52,7 @@ from desk_shared.contracts.incidents import (
     IncidentSeverityChangedPayload,
     IncidentVerified,
     IncidentVerifiedPayload,
+    Liaison,
     Stage,
 )
 from desk_shared.contracts.reports import ReportTriaged
@@ -67,6 +78,27 @@ def triaged_into(triaged: ReportTriaged, incident_id: uuid.UUID) -> ReportTriage
 def decided(kind: type[Event], payload: Any, minutes: int, actor: Actor = OFFICER) -> Event:
     return kind.decided(actor, "triage", payload, command=(uuid.uuid4(), kind.event_type),
                         at=samples.START + timedelta(minutes=minutes))
+
+
+def chain(incident: uuid.UUID, cause: Event) -> list[Event]:
+    """The incident's escalation chain as notify appends it: started, a step on, acknowledged."""
+    polsek = Liaison(id=f"polsek:{KEC}", agency="polri", unit="Polsek Blangkejeren")
+    polres = Liaison(id="polres:11.13", agency="polri", unit="Polres Gayo Lues")
+    chain_id = derived_id(cause.event_id, "EscalationStarted")
+    base = {"chain_id": chain_id, "incident_id": incident, "kecamatan_code": KEC}
+    escalated = IncidentEscalatedPayload(incident_id=incident, kecamatan_code=KEC, report_id=uuid.uuid4(),
+                                         category=Category.VIOLENCE, severity=Severity.KRITIS, summary="bentrok",
+                                         liaisons=())
+    started = EscalationStarted.caused_by(cause, "notify", EscalationStartedPayload(
+        **base, severity=Severity.KRITIS, policy_version="uji", rule="kritis", rounds=1,
+        steps=(EscalationStep(recipients=(polsek,), ack_within_seconds=300),
+               EscalationStep(recipients=(polres,), ack_within_seconds=300)),
+        remind_after_seconds=3600, reminders=1, exhausted=(polres,), escalation=escalated))
+    step = EscalationStepReached.caused_by(started, "notify", EscalationStepReachedPayload(
+        **base, step=1, round=0, recipients=(polres,), unanswered_since=started.occurred_at))
+    ack = decided(AlertAcknowledged, AlertAcknowledgedPayload(**base, liaison_id=polres.id, via="link"), 12,
+                  Actor(kind="person", id=polres.id))
+    return [started, step, ack]
 
 
 def story() -> tuple[list[Event], uuid.UUID, uuid.UUID]:
@@ -102,6 +134,7 @@ def story() -> tuple[list[Event], uuid.UUID, uuid.UUID]:
                                                       report_ids=(c.payload.report_id,)), 30),
         decided(IncidentVerified, IncidentVerifiedPayload(**base, category=Category.VIOLENCE,
                                                           severity=Severity.KRITIS), 31),
+        *chain(incident, b),
         decided(IncidentClosed, IncidentClosedPayload(**base, reason=ClosingReason.RESOLVED, note="didamaikan"), 90),
     ]
     return events, incident, other
@@ -142,6 +175,12 @@ def test_an_incident_of_several_reports_worked_to_closure(engine: Engine) -> Non
     detail = client.get(f"/v1/incidents/{incident_id}", headers=headers).json()
     assert [r["category"] for r in detail["reports"]] == ["social_friction", "violence", None]
     assert detail["classification"] == "terverifikasi" and detail["closed_reason_label"] == "Selesai ditindaklanjuti"
+    escalation = [(t["event_type"], t["summary"]) for t in detail["timeline"]
+                  if t["event_type"].startswith(("Escalation", "AlertAcknowledged"))]
+    assert [kind for kind, _ in escalation] == ["EscalationStarted", "EscalationStepReached", "AlertAcknowledged"]
+    assert escalation[0][1]["recipients"] == [f"polsek:{KEC}"] and escalation[1][1]["recipients"] == ["polres:11.13"]
+    assert escalation[2][1] | {"chain_id": ""} == {"chain_id": "", "liaison_id": "polres:11.13", "via": "link",
+                                                   "by": "polres:11.13"}
     assert [a["agency"] for a in detail["assignments"]] == ["polsek"] and detail["assignments"][0]["sla"] == "terlambat"
     queue = client.get("/v1/agencies/polsek/queue", params={"open_only": "false"}, headers=headers).json()
     assert [item["incident_id"] for item in queue["items"]] == [str(incident_id)]

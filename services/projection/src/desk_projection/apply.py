@@ -14,6 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from desk_projection.working_set import Row, WorkingSet
+from desk_shared.contracts.alerts import AlertHeld
+from desk_shared.contracts.escalation import (
+    ESCALATION_EVENTS,
+    AlertAcknowledged,
+    EscalationExhausted,
+    EscalationReminded,
+    EscalationStarted,
+    EscalationStepReached,
+)
 from desk_shared.contracts.events import (
     AlertDelivered,
     AlertFailed,
@@ -366,6 +375,38 @@ def alert_failed(rows: WorkingSet, seq: int, event: AlertFailed) -> None:
     _alert_outcome(rows, seq, event, "alerts_failed", {"reason": event.payload.reason})
 
 
+def alert_held(rows: WorkingSet, seq: int, event: AlertHeld) -> None:
+    p = event.payload
+    rows.add_timeline(_timeline(seq, event, p.incident.report_id if p.incident else None, p.incident_id, {
+        "alert_id": str(p.alert_id), "liaison_id": p.liaison.id, "liaison_unit": p.liaison.unit,
+        "reason": p.reason, "release_at": utc(p.release_at).isoformat()}))
+
+
+EscalationEvent = (EscalationStarted | EscalationStepReached | EscalationReminded | EscalationExhausted
+                   | AlertAcknowledged)
+
+
+def escalation(rows: WorkingSet, seq: int, event: EscalationEvent) -> None:
+    """Only the timeline: where the incident's chain went, and who took it on (and how)."""
+    p = event.payload
+    incident = rows.incident(p.incident_id)
+    summary: dict[str, Any] = {"chain_id": str(p.chain_id)}
+    match event:
+        case EscalationStarted(payload=started):
+            summary |= {"rule": started.rule, "policy_version": started.policy_version,
+                        "recipients": [r.id for r in started.steps[0].recipients],
+                        "ack_within_seconds": started.steps[0].ack_within_seconds}
+        case EscalationStepReached(payload=step):
+            summary |= {"step": step.step, "round": step.round, "recipients": [r.id for r in step.recipients]}
+        case EscalationReminded(payload=reminded):
+            summary |= {"reminder": reminded.reminder, "recipients": [r.id for r in reminded.recipients]}
+        case EscalationExhausted(payload=exhausted):
+            summary |= {"recipients": [r.id for r in exhausted.recipients]}
+        case AlertAcknowledged(payload=ack):
+            summary |= {"liaison_id": ack.liaison_id, "via": ack.via, "by": event.actor.id}
+    rows.add_timeline(_timeline(seq, event, incident["report_id"] if incident else None, p.incident_id, summary))
+
+
 _APPLIERS: dict[type[Event], Callable[[WorkingSet, int, Any], None]] = {
     ReportSubmitted: report_submitted,
     ReportTriaged: report_triaged,
@@ -389,6 +430,8 @@ _APPLIERS: dict[type[Event], Callable[[WorkingSet, int, Any], None]] = {
     AlertRequested: alert_requested,
     AlertDelivered: alert_delivered,
     AlertFailed: alert_failed,
+    AlertHeld: alert_held,
+    **dict.fromkeys(ESCALATION_EVENTS, escalation),
 }
 
 
@@ -429,7 +472,8 @@ def rows_needed(events: list[Event]) -> tuple[set[uuid.UUID], set[uuid.UUID], se
             report_ids.update(event.payload.report_ids)
             incident_ids.update((event.payload.incident_id, event.payload.new_incident_id))
         elif isinstance(event, KeyedEvent | AlertDelivered | AlertFailed | IncidentUrgencyConfirmed
-                        | IncidentUrgencyDismissed):
+                        | IncidentUrgencyDismissed | EscalationStarted | EscalationStepReached | EscalationReminded
+                        | EscalationExhausted | AlertAcknowledged):
             incident_ids.add(event.payload.incident_id)  # type: ignore[attr-defined]
     incident_ids.discard(None)  # type: ignore[arg-type]  # alerts about a kecamatan's level
     return report_ids, incident_ids, kecamatan
