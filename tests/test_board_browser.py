@@ -132,3 +132,24 @@ def test_a_person_signs_in_at_the_boards_address_and_out_again(browser: object, 
     page.click("form[action='/keluar'] button")  # type: ignore[attr-defined]
     page.wait_for_url(f"{system.projection}/masuk")  # type: ignore[attr-defined]
     assert httpx.get(f"{system.projection}/papan", cookies={"desk_session": cookie["value"]}).status_code == 401
+
+
+def test_from_a_tile_to_its_incidents_and_one_incidents_page(browser: object, system: RunningSystem) -> None:
+    page = board(browser, system, system.token)
+    text = f"Pendukung paslon saling lempar batu di depan TPS 04, dua orang luka ({uuid.uuid4()})"
+    answer = httpx.post(f"{system.intake}/v1/reports", headers=system.auth,
+                        json={"kecamatan": "11.13.09", "text": text})
+    assert answer.status_code == 202, answer.text
+    page.goto(f"{system.projection}/papan/11.13.09")  # type: ignore[attr-defined]
+    page.wait_for_selector("#daftar tbody tr", timeout=10_000)  # type: ignore[attr-defined]
+    assert "Insiden di Kec." in page.inner_text("#judul")  # type: ignore[attr-defined]
+    page.click("#daftar tbody tr a")  # type: ignore[attr-defined]
+    page.wait_for_selector("#riwayat li[data-event='ReportSubmitted']")  # type: ignore[attr-defined]
+    assert page.get_attribute("body", "data-classification") == "otomatis"  # type: ignore[attr-defined]
+    assert text in page.inner_text("#laporan")  # type: ignore[attr-defined]
+    timeline = page.inner_text("#riwayat")  # type: ignore[attr-defined]
+    assert "Laporan masuk" in timeline and "Insiden dibuka" in timeline
+    page.wait_for_timeout(500)  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "insiden.png"), full_page=True)  # type: ignore[attr-defined]
+    assert board(browser, system, None).goto(  # type: ignore[attr-defined]
+        f"{system.projection}/insiden/{uuid.uuid4()}").status == 401

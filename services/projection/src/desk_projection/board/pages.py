@@ -4,12 +4,14 @@ internet. A browser without a session gets a page saying so (401), never the boa
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -20,22 +22,41 @@ from desk_shared.access.guard import Refusal
 from desk_shared.access.people import Capability, Principal
 
 STATIC = Path(str(files("desk_projection.board").joinpath("static")))
+PAGE_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"description": "No valid session: a page saying so", "content": {"text/html": {}}},
+    503: {"description": "Credentials cannot be checked yet"}}
 Reader = Annotated[Principal, Depends(requires(Capability.READ_BOARD))]
 
 
 def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principal], Situation]) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/papan", response_class=HTMLResponse, tags=["board"], summary="The situation board (a page)",
-                responses={401: {"description": "No valid session: a page saying so", "content": {"text/html": {}}},
-                           503: {"description": "Credentials cannot be checked yet"}})
-    async def board(request: Request) -> HTMLResponse:
+    async def page(request: Request, name: str) -> HTMLResponse:
+        """One of the board's pages for a person with a session; for anyone else, a page saying so.
+        The page itself holds no data: its script reads the API with the same session."""
         authorization = request.headers.get("Authorization", "")
         token = authorization[7:] if authorization.startswith("Bearer ") else request.cookies.get(SESSION_COOKIE)
         found = await guard_of(request).authenticate(token)
         if isinstance(found, Refusal):
             return HTMLResponse(_NO_SESSION, status_code=401)
-        return HTMLResponse((STATIC / "papan.html").read_text(encoding="utf-8"))
+        return HTMLResponse((STATIC / name).read_text(encoding="utf-8"))
+
+    @router.get("/papan", response_class=HTMLResponse, tags=["board"], summary="The situation board (a page)",
+                responses=PAGE_RESPONSES)
+    async def board(request: Request) -> HTMLResponse:
+        return await page(request, "papan.html")
+
+    @router.get("/papan/{kecamatan}", response_class=HTMLResponse, tags=["board"], responses=PAGE_RESPONSES,
+                summary="A kecamatan's incidents (a page)")
+    async def kecamatan_page(request: Request,
+                             kecamatan: Annotated[str, PathParam(pattern=r"^\d{2}\.\d{2}(\.\d{2})?$")]
+                             ) -> HTMLResponse:
+        return await page(request, "daftar.html")
+
+    @router.get("/insiden/{incident_id}", response_class=HTMLResponse, tags=["board"], responses=PAGE_RESPONSES,
+                summary="One incident: its reports, assignments and timeline (a page)")
+    async def incident_page(request: Request, incident_id: uuid.UUID) -> HTMLResponse:
+        return await page(request, "insiden.html")
 
     @router.get("/v1/live/situation", tags=["board"], response_class=StreamingResponse,
                 responses={**AUTH_RESPONSES, 200: {"description": "`event: situation` with a Situation as data, "

@@ -3,13 +3,6 @@
 "use strict";
 
 const SEVERITIES = ["kritis", "tinggi", "sedang", "rendah"];
-const CATEGORY_LABELS = {
-  asn_neutrality: "Netralitas ASN", village_official_neutrality: "Netralitas perangkat desa",
-  security_forces_neutrality: "Netralitas TNI/Polri", state_resource_misuse: "Penyalahgunaan fasilitas negara",
-  money_politics: "Politik uang", slander_hoax_hate: "Fitnah, hoaks, ujaran kebencian", intimidation: "Intimidasi",
-  violence: "Kekerasan", social_friction: "Gesekan sosial", campaign_violation: "Pelanggaran kampanye",
-  logistics: "Logistik", other: "Lainnya",
-};
 
 function time(iso) {
   if (!iso) return "belum ada laporan";
@@ -25,8 +18,9 @@ function tileFor(code) {
   tile = document.createElement("article");
   tile.className = "tile";
   tile.dataset.code = code;
-  tile.innerHTML = '<h2></h2><div class="level"></div><div class="open"></div>' +
+  tile.innerHTML = '<h2><a></a></h2><div class="level"></div><div class="open"></div>' +
                    '<div class="counts"></div><div class="cats"></div><div class="last"></div>';
+  tile.querySelector("a").href = `/papan/${code}`;
   return tile;
 }
 
@@ -66,7 +60,7 @@ function render(situation) {
     const tile = tileFor(k.code);
     tile.dataset.level = k.level;
     tile.dataset.open = k.incidents;
-    text(tile.querySelector("h2"), k.name || k.code);
+    text(tile.querySelector("h2 a"), k.name || k.code);
     text(tile.querySelector(".level"), k.level_label);
     text(tile.querySelector(".open"), `${k.incidents} insiden`);
     text(tile.querySelector(".counts"),

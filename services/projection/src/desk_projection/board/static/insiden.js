@@ -1,0 +1,119 @@
+// The incident pages: a kecamatan's (or regency's) incidents, and one incident with its reports,
+// assignments and timeline. They read the projection's API with the page's session.
+"use strict";
+
+const STATUS = { triaged: "terbuka", escalated: "dieskalasi", closed: "ditutup", merged: "digabung" };
+const SLA = { tepat_waktu: "tepat waktu", terlambat: "terlambat", selesai: "selesai" };
+const EVENTS = {
+  ReportSubmitted: "Laporan masuk", ReportTriaged: "Laporan diklasifikasi otomatis", IncidentOpened: "Insiden dibuka",
+  IncidentReportAdded: "Laporan lain digabungkan", IncidentReclassified: "Kategori diubah",
+  IncidentSeverityChanged: "Keparahan diubah", IncidentVerified: "Diverifikasi petugas", IncidentNoted: "Catatan",
+  IncidentClosed: "Ditutup", IncidentReopened: "Dibuka kembali", IncidentMerged: "Digabung",
+  IncidentSplit: "Dipisah", IncidentAssigned: "Ditugaskan", IncidentProgressRecorded: "Perkembangan instansi",
+  IncidentAssignmentOverdue: "Batas waktu instansi lewat", IncidentEscalated: "Dieskalasi",
+  IncidentUrgencyConfirmed: "Cek segera: mendesak", IncidentUrgencyDismissed: "Cek segera: tidak mendesak",
+  AlertRequested: "Peringatan dikirim", AlertHeld: "Peringatan ditahan untuk ringkasan",
+  AlertDelivered: "Peringatan diterima", AlertFailed: "Peringatan gagal terkirim",
+  EscalationStarted: "Eskalasi dimulai", EscalationStepReached: "Eskalasi naik tingkat",
+  EscalationReminded: "Pengingat", EscalationExhausted: "Tidak ada yang menanggapi",
+  AlertAcknowledged: "Peringatan dikonfirmasi",
+};
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString("id-ID", { day: "numeric", month: "short", hour: "2-digit",
+                                                         minute: "2-digit" }) : "—";
+}
+
+function cell(row, value) {
+  const td = document.createElement("td");
+  if (value instanceof Node) td.append(value); else td.textContent = value ?? "—";
+  row.append(td);
+}
+
+async function read(url) {
+  const answer = await fetch(url, { credentials: "same-origin" });
+  if (answer.status === 401) { window.location.href = "/masuk"; throw new Error("belum masuk"); }
+  if (!answer.ok) throw new Error(`${answer.status}`);
+  return answer.json();
+}
+
+function detail(entry) {
+  const s = entry.summary || {};
+  const parts = [];
+  for (const key of ["liaison_unit", "liaison_id", "recipients", "via", "by", "reason", "agency", "stage", "note",
+                     "category", "severity"]) {
+    if (s[key] === undefined || s[key] === null || s[key] === "") continue;
+    const value = key === "category" ? CATEGORY_LABELS[s[key]] || s[key] : s[key];
+    parts.push(Array.isArray(value) ? value.join(", ") : String(value));
+  }
+  return parts.join(" · ");
+}
+
+async function list() {
+  const code = decodeURIComponent(window.location.pathname.split("/").pop());
+  const param = code.length > 5 ? "kecamatan" : "regency";
+  const page = await read(`/v1/incidents?${param}=${encodeURIComponent(code)}&limit=200`);
+  const first = page.items[0];
+  const place = first ? (param === "kecamatan" ? `Kec. ${first.kecamatan_name}` : first.regency_name) : code;
+  document.getElementById("judul").textContent = `Insiden di ${place}`;
+  document.getElementById("keterangan").textContent =
+    page.total ? `${page.total} insiden, terbaru di atas.` : "Belum ada insiden.";
+  const body = document.querySelector("#daftar tbody");
+  for (const item of page.items) {
+    const row = document.createElement("tr");
+    row.dataset.incident = item.incident_id;
+    const link = document.createElement("a");
+    link.href = `/insiden/${item.incident_id}`;
+    link.textContent = item.category_label;
+    cell(row, when(item.opened_at));
+    cell(row, item.village_name || item.kecamatan_name);
+    cell(row, link);
+    cell(row, item.severity);
+    cell(row, STATUS[item.status] || item.status);
+    cell(row, item.classification);
+    body.append(row);
+  }
+}
+
+async function incident() {
+  const id = window.location.pathname.split("/").pop();
+  const found = await read(`/v1/incidents/${id}`);
+  document.title = `${found.category_label} — Desk Pemilu`;
+  document.getElementById("judul").textContent = `${found.severity.toUpperCase()}: ${found.category_label}`;
+  document.getElementById("ringkas").textContent =
+    `${found.village_name ? found.village_name + ", " : ""}Kec. ${found.kecamatan_name}, ${found.regency_name}` +
+    ` · ${STATUS[found.status] || found.status} · klasifikasi ${found.classification}` +
+    ` · ${found.report_count || found.reports.length} laporan`;
+  document.body.dataset.classification = found.classification;
+  const reports = document.getElementById("laporan");
+  for (const report of found.reports) {
+    const li = document.createElement("li");
+    li.textContent = `${when(report.reported_at)} · ${report.agency}: ${report.text}` +
+      (report.category ? ` (otomatis: ${CATEGORY_LABELS[report.category] || report.category}, ` +
+                         `${report.severity})` : "");
+    reports.append(li);
+  }
+  const assignments = document.querySelector("#penugasan tbody");
+  for (const a of found.assignments) {
+    const row = document.createElement("tr");
+    cell(row, a.agency.toUpperCase());
+    cell(row, when(a.assigned_at));
+    cell(row, when(a.acknowledge_by));
+    cell(row, when(a.act_by));
+    cell(row, SLA[a.sla] || a.sla);
+    assignments.append(row);
+  }
+  const timeline = document.getElementById("riwayat");
+  for (const entry of found.timeline) {
+    const li = document.createElement("li");
+    li.dataset.event = entry.event_type;
+    li.textContent = `${when(entry.occurred_at)} · ${EVENTS[entry.event_type] || entry.event_type}` +
+      (detail(entry) ? ` — ${detail(entry)}` : "");
+    timeline.append(li);
+  }
+}
+
+(document.body.dataset.page === "daftar" ? list : incident)().catch((error) => {
+  document.querySelector("main").prepend(Object.assign(document.createElement("p"),
+    { className: "galat", textContent: `Gagal memuat (${error.message}). Muat ulang halaman.` }));
+});
