@@ -17,6 +17,11 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None, tit
                          "detail": detail}, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def still_starting(service: str) -> HTTPException:
+    """What a service's API answers before it has read the log it decides on (503, try again soon)."""
+    return HTTPException(503, f"{service} is still reading the log; try again", headers={"Retry-After": "2"})
+
+
 def install(app: FastAPI) -> None:
     async def answer(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

@@ -91,7 +91,7 @@ def create_app(desk: Callable[[], Desk | None], links: AckLinks | None, telegram
     def ready() -> Desk:
         found = desk()
         if found is None:
-            raise HTTPException(503, "notify is still reading the log; try again", RETRY)
+            raise problems.still_starting("notify")
         return found
 
     async def record(incident_id: uuid.UUID, liaison_id: str, via: AckChannel, actor: Actor,
@@ -107,30 +107,25 @@ def create_app(desk: Callable[[], Desk | None], links: AckLinks | None, telegram
         return Acknowledgement(incident_id=incident_id, chain_id=ack.chain_id, liaison_id=ack.liaison_id,
                                via=ack.via, first=first)
 
-    def linked(code: str) -> tuple[Chain, str]:
-        """The chain and liaison of a link's code."""
+    def linked(code: str) -> tuple[Chain, str] | int:
+        """The chain and liaison of a link's code, or why not as a status (404 unknown, 410 expired)."""
         d = ready()
         if links is None:
-            raise HTTPException(404, "acknowledgement links are not enabled on this desk")
+            return 404
         try:
-            found = links.find(d.escalations.chains, code, datetime.now(UTC))
-        except ExpiredLink as exc:
-            raise HTTPException(410, str(exc)) from None
-        if found is None:
-            raise HTTPException(404, "no running escalation has this link")
-        return found
+            return links.find(d.escalations.chains, code, datetime.now(UTC)) or 404
+        except ExpiredLink:
+            return 410
 
     @app.get("/ack/{code}", response_class=HTMLResponse, tags=["acknowledgement"],
              summary="The page of an alert's acknowledgement link (acknowledges nothing by itself)",
              responses={404: {"description": "No running escalation has this link"},
                         410: {"description": "The link expired"}})
     async def ack_page(code: str) -> HTMLResponse:
-        try:
-            chain, _ = linked(code)
-        except HTTPException as exc:
-            if exc.status_code == 503:
-                raise
-            return _page(exc.status_code, "Tautan tidak dapat dipakai", _LINK_ERRORS[exc.status_code])
+        found = linked(code)
+        if isinstance(found, int):
+            return _page(found, "Tautan tidak dapat dipakai", _LINK_ERRORS[found])
+        chain, _ = found
         what = _what(chain)
         if chain.acknowledged is not None:
             return _page(200, "Sudah diterima", f"{what} sudah dikonfirmasi diterima oleh "
@@ -144,14 +139,12 @@ def create_app(desk: Callable[[], Desk | None], links: AckLinks | None, telegram
               responses={404: {"description": "No running escalation has this link"},
                          410: {"description": "The link expired"}})
     async def ack_by_link(code: str) -> HTMLResponse:
-        try:
-            chain, liaison_id = linked(code)
-            ack = await record(chain.started.incident_id, liaison_id, "link", Actor(kind="person", id=liaison_id),
-                               chain_id=chain.chain_id)
-        except HTTPException as exc:
-            if exc.status_code == 503:
-                raise
-            return _page(exc.status_code, "Konfirmasi gagal", _LINK_ERRORS[exc.status_code])
+        found = linked(code)
+        if isinstance(found, int):
+            return _page(found, "Konfirmasi gagal", _LINK_ERRORS[found])
+        chain, liaison_id = found
+        ack = await record(chain.started.incident_id, liaison_id, "link", Actor(kind="person", id=liaison_id),
+                           chain_id=chain.chain_id)
         if ack.first:
             return _page(200, "Terima kasih", "Penerimaan peringatan sudah dicatat. Eskalasi ke tingkat berikutnya "
                                               "dihentikan.")
@@ -170,16 +163,14 @@ def create_app(desk: Callable[[], Desk | None], links: AckLinks | None, telegram
         reply = reply_of(update)
         if reply is None:
             return {}  # not an answer to an alert: nothing to do (Telegram must not retry it)
-        try:
-            chain, liaison_id = linked(reply.code)
-            ack = await record(chain.started.incident_id, liaison_id, "bot", Actor(kind="person", id=reply.sender),
-                               chain_id=chain.chain_id)
-            text = ("Terima kasih, penerimaan dicatat. Eskalasi dihentikan." if ack.first
-                    else f"Sudah dikonfirmasi sebelumnya oleh {ack.liaison_id}.")
-        except HTTPException as exc:
-            if exc.status_code == 503:
-                raise
-            text = _LINK_ERRORS[exc.status_code]
+        found = linked(reply.code)
+        if isinstance(found, int):
+            return {"method": "sendMessage", "chat_id": reply.chat_id, "text": _LINK_ERRORS[found]}
+        chain, liaison_id = found
+        ack = await record(chain.started.incident_id, liaison_id, "bot", Actor(kind="person", id=reply.sender),
+                           chain_id=chain.chain_id)
+        text = ("Terima kasih, penerimaan dicatat. Eskalasi dihentikan." if ack.first
+                else f"Sudah dikonfirmasi sebelumnya oleh {ack.liaison_id}.")
         return {"method": "sendMessage", "chat_id": reply.chat_id, "text": text}
 
     @app.post("/v1/incidents/{incident_id}/acknowledgement", response_model=Acknowledgement,

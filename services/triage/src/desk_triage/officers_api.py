@@ -134,7 +134,7 @@ def create_app(bench: Callable[[], Workbench | None], desk: d.Desk) -> FastAPI:
     def ready() -> Workbench:
         found = bench()
         if found is None:
-            raise HTTPException(503, "triage is still reading the log; try again", RETRY)
+            raise problems.still_starting("triage")
         return found
 
     async def run(incident_id: uuid.UUID, command: d.Command, actor: Actor, key: str | None,

@@ -179,10 +179,10 @@ def _next(chain: Chain, at: datetime, now: datetime, producer: str) -> Event:
 
 def _acknowledger(chain: Chain) -> tuple[Liaison, ...]:
     """Whose acknowledgement is reminded: that liaison among the chain's recipients (else the first step's)."""
-    ack = chain.acknowledged
-    everyone = [r for step in chain.started.steps for r in step.recipients] + list(chain.started.exhausted)
-    found = tuple({r.id: r for r in everyone if ack is not None and r.id == ack.liaison_id}.values())
-    return found or chain.started.steps[0].recipients
+    s, ack = chain.started, chain.acknowledged
+    everyone = [*(r for step in s.steps for r in step.recipients), *s.exhausted]
+    found = next((r for r in everyone if ack is not None and r.id == ack.liaison_id), None)
+    return (found,) if found else s.steps[0].recipients
 
 
 def _derived(cls: type[Event], chain: Chain, what: str, at: datetime, now: datetime, producer: str,

@@ -30,6 +30,8 @@ Reader = Annotated[Principal, Depends(requires(Capability.READ_BOARD))]
 
 def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principal], Situation]) -> APIRouter:
     router = APIRouter()
+    pages = {name: (STATIC / name).read_text(encoding="utf-8") for name in ("papan.html", "daftar.html",
+                                                                            "insiden.html")}
 
     async def page(request: Request, name: str) -> HTMLResponse:
         """One of the board's pages for a person with a session; for anyone else, a page saying so.
@@ -39,7 +41,7 @@ def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principa
         found = await guard_of(request).authenticate(token)
         if isinstance(found, Refusal):
             return HTMLResponse(_NO_SESSION, status_code=401)
-        return HTMLResponse((STATIC / name).read_text(encoding="utf-8"))
+        return HTMLResponse(pages[name])
 
     @router.get("/papan", response_class=HTMLResponse, tags=["board"], summary="The situation board (a page)",
                 responses=PAGE_RESPONSES)
