@@ -8,12 +8,13 @@ from typing import Annotated, Literal, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AwareDatetime
 from sqlalchemy.engine import Engine, Row
 
 from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, requires
-from desk_projection import queries
+from desk_projection import export, queries
 from desk_projection.board.live import SituationFeed, Snapshot, read_snapshot
 from desk_projection.board.login import login_router
 from desk_projection.board.pages import board_router, static_files
@@ -27,6 +28,7 @@ from desk_projection.responses import (
     Health,
     IncidentDetail,
     IncidentPage,
+    Me,
     ReporterShown,
     Situation,
     as_utc,
@@ -50,6 +52,7 @@ Reader = Annotated[Principal, Depends(requires(Capability.READ_BOARD))]
 
 KECAMATAN_PATTERN = r"^\d{2}\.\d{2}\.\d{2}$"
 REGENCY_PATTERN = r"^\d{2}\.\d{2}$"
+VILLAGE_PATTERN = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
 MAX_OFFSET = 2**31 - 1
 """Far beyond any page a client can want, and an integer every database takes in OFFSET
 (a larger one made SQLite and PostgreSQL fail: a 500)."""
@@ -62,6 +65,31 @@ class StreamStatus(Protocol):
 
     def status(self) -> ReaderStatus: ...
 
+
+def incident_filter(
+    principal: Reader,
+    kecamatan: Annotated[str | None, Query(pattern=KECAMATAN_PATTERN, examples=["11.13.01"])] = None,
+    regency: Annotated[str | None, Query(pattern=REGENCY_PATTERN, examples=["11.13"])] = None,
+    village: Annotated[str | None, Query(pattern=VILLAGE_PATTERN, examples=["11.13.01.2001"])] = None,
+    category: Category | None = None,
+    severity: Severity | None = None,
+    status: Literal["triaged", "escalated", "closed", "merged"] | None = None,
+    agency: Annotated[str | None, Query(pattern=r"^[a-z]{2,20}$", examples=["bawaslu"],
+                                        description="Only incidents assigned to this kind of agency")] = None,
+    opened_from: Annotated[AwareDatetime | None, Query(alias="from", description="Opened at or after")] = None,
+    opened_until: Annotated[AwareDatetime | None, Query(alias="until", description="Opened before")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words a report of the incident holds (all of "
+                                                               "them; each also as a word's beginning)")] = None,
+    needs_review: Annotated[bool | None, Query(description="true: only those a desk officer must check")] = None,
+) -> tuple[queries.IncidentFilter, Principal]:
+    """The filters of an incident list or export, and who asks (their areas are always one of them)."""
+    return queries.IncidentFilter(
+        kecamatan=kecamatan, regency=regency, village=village, category=category.value if category else None,
+        severity=severity.value if severity else None, status=status, agency=agency, opened_from=opened_from,
+        opened_until=opened_until, text=q, needs_review=needs_review, scope=principal.areas), principal
+
+
+Filtered = Annotated[tuple[queries.IncidentFilter, Principal], Depends(incident_filter)]
 
 def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatus | None = None,
                feed: SituationFeed | None = None) -> FastAPI:
@@ -80,26 +108,34 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         return area.name if area else None
 
     @app.get("/v1/incidents", response_model=IncidentPage, tags=["incidents"], responses=AUTH_RESPONSES)
-    def list_incidents(
-        principal: Reader,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-        kecamatan: Annotated[str | None, Query(pattern=KECAMATAN_PATTERN, examples=["11.13.01"])] = None,
-        regency: Annotated[str | None, Query(pattern=REGENCY_PATTERN, examples=["11.13"])] = None,
-        category: Category | None = None,
-        severity: Severity | None = None,
-        status: Literal["triaged", "escalated", "closed", "merged"] | None = None,
-        needs_review: Annotated[bool | None, Query(description="true: only those a desk officer must check")] = None,
-    ) -> IncidentPage:
-        """Incidents in the person's areas, newest first."""
-        where = queries.IncidentFilter(kecamatan=kecamatan, regency=regency,
-                                       category=category.value if category else None,
-                                       severity=severity.value if severity else None, status=status,
-                                       needs_review=needs_review, scope=principal.areas)
+    def list_incidents(filtered: Filtered, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                       offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> IncidentPage:
+        """Incidents in the person's areas, newest first, filtered and searched. Phone numbers, NIK and
+        e-mail addresses in texts are hidden from roles without access to personal data."""
+        where, principal = filtered
         with engine.connect() as conn:
             rows, total = queries.list_incidents(conn, where, limit, offset)
-        return IncidentPage(items=[incident_item(r, directory) for r in rows], total=total, limit=limit,
+        redact = not principal.may(Capability.READ_PERSONAL)
+        return IncidentPage(items=[incident_item(r, directory, redact) for r in rows], total=total, limit=limit,
                             offset=offset)
+
+    @app.get("/v1/incidents.csv", tags=["incidents"], response_class=StreamingResponse,
+             responses={200: {"content": {"text/csv": {}}, "description": "Every matching incident, newest first"},
+                        **AUTH_RESPONSES})
+    def export_incidents(filtered: Filtered) -> StreamingResponse:
+        """The incidents of `/v1/incidents` with the same filters, all of them, as CSV (UTF-8 with a BOM,
+        for spreadsheets), streamed while the database is read: no job, no time-out, however many."""
+        where, principal = filtered
+        rows = export.incident_rows(engine, where, directory, not principal.may(Capability.READ_PERSONAL))
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+        return StreamingResponse(rows, media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="insiden-{stamp}.csv"'})
+
+    @app.get("/v1/me", response_model=Me, tags=["sessions"], responses=AUTH_RESPONSES)
+    def me(principal: Reader) -> Me:
+        """Who the session belongs to and what they may do (the pages show only the actions allowed)."""
+        return Me(login=principal.login, roles=[r.value for r in principal.roles],
+                  capabilities=sorted(c.value for c in principal.capabilities))
 
     @app.get("/v1/incidents/{incident_id}", response_model=IncidentDetail, tags=["incidents"],
              responses={404: {"description": "No such incident (or not in the person's areas)"}, **AUTH_RESPONSES})
@@ -110,7 +146,8 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         row, events, incident_reports, assignments = await run_in_threadpool(_incident, engine, incident_id)
         if row is None or not principal.sees(row.kecamatan_code):
             raise HTTPException(status_code=404, detail=f"incident {incident_id} not found")
-        detail = incident_detail(row, events, directory, incident_reports, assignments, datetime.now(UTC))
+        detail = incident_detail(row, events, directory, incident_reports, assignments, datetime.now(UTC),
+                                 redact=not principal.may(Capability.READ_PERSONAL))
         if row.reporter is not None:
             if principal.may(Capability.READ_PERSONAL):
                 detail.reporter = await _reporter(request, principal, Sealed.model_validate(row.reporter),
@@ -125,7 +162,9 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         their deadline (else they are escalated then), the most pressing first, in the person's areas."""
         with engine.connect() as conn:
             rows = queries.open_checks(conn, principal.areas, limit)
-        return IncidentPage(items=[incident_item(r, directory) for r in rows], total=len(rows), limit=limit, offset=0)
+        redact = not principal.may(Capability.READ_PERSONAL)
+        return IncidentPage(items=[incident_item(r, directory, redact) for r in rows], total=len(rows), limit=limit,
+                            offset=0)
 
     @app.get("/v1/situation", response_model=Situation, tags=["situation"], responses=AUTH_RESPONSES)
     def situation(principal: Reader) -> Situation:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from desk_projection.fulltext import matching_reports
 from desk_projection.projector import CHECKPOINT
 from desk_projection.tables import area_levels, assignments, checkpoints, incidents, reports, skipped_events, timeline
 from desk_shared.contracts.agencies import Areas
@@ -24,8 +26,16 @@ class IncidentFilter:
     needs_review: bool | None = None
     scope: Areas | None = None
     """Only incidents in these areas (the asking person's)."""
+    village: str | None = None
+    agency: str | None = None
+    """Only incidents assigned to this kind of agency."""
+    opened_from: datetime | None = None
+    opened_until: datetime | None = None
+    text: str | None = None
+    """Words every one of which a report of the incident holds (full-text search)."""
 
-    def clauses(self) -> list[sa.ColumnElement[bool]]:
+    def clauses(self, dialect: str = "sqlite") -> list[sa.ColumnElement[bool]]:
+        """The WHERE clauses (full-text search is written in the database's own dialect)."""
         found: list[sa.ColumnElement[bool]] = []
         if self.scope is not None:
             code = incidents.c.kecamatan_code
@@ -41,6 +51,17 @@ class IncidentFilter:
                 found.append(column == value)
         if self.needs_review is not None:
             found.append(incidents.c.needs_review.is_(self.needs_review))
+        if self.village:
+            found.append(incidents.c.village_code == self.village)
+        if self.agency:
+            found.append(incidents.c.incident_id.in_(
+                sa.select(assignments.c.incident_id).where(assignments.c.agency == self.agency)))
+        if self.opened_from:
+            found.append(incidents.c.opened_at >= self.opened_from)
+        if self.opened_until:
+            found.append(incidents.c.opened_at < self.opened_until)
+        if self.text is not None:
+            found.append(incidents.c.incident_id.in_(matching_reports(self.text, dialect)))
         return found
 
 
@@ -57,12 +78,21 @@ def position(conn: Connection) -> int:
 
 def list_incidents(conn: Connection, where: IncidentFilter, limit: int, offset: int) -> tuple[Sequence[Row], int]:
     """Newest first: by when the incident was opened, then by its place in the log."""
-    clauses = where.clauses()
+    clauses = where.clauses(conn.dialect.name)
     total = conn.execute(sa.select(sa.func.count()).select_from(incidents).where(*clauses)).scalar_one()
     rows = conn.execute(_incident_select().where(*clauses)
                         .order_by(incidents.c.opened_at.desc(), incidents.c.opened_seq.desc())
                         .limit(limit).offset(offset)).all()
     return rows, int(total)
+
+
+def stream_incidents(conn: Connection, where: IncidentFilter) -> Iterator[Row]:
+    """Every incident matching `where`, newest first, read from the database as they are sent (a
+    server-side cursor on PostgreSQL), never all held at once."""
+    result = conn.execution_options(stream_results=True, yield_per=500).execute(
+        _incident_select().where(*where.clauses(conn.dialect.name))
+        .order_by(incidents.c.opened_at.desc(), incidents.c.opened_seq.desc()))
+    yield from result
 
 
 def open_checks(conn: Connection, scope: Areas, limit: int) -> Sequence[Row]:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Row
 
+from desk_projection.redaction import redact_personal
 from desk_shared.contracts.incidents import ClosingReason
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.contracts.taxonomy import Category, Severity
@@ -17,6 +18,8 @@ CLASSIFICATION_AUTOMATED = "otomatis"
 CLASSIFICATION_VERIFIED = "terverifikasi"
 STATUS_LABELS = {"triaged": "Ditriase", "escalated": "Dieskalasi ke aparat", "closed": "Ditutup",
                  "merged": "Digabung ke insiden lain"}
+FREE_TEXT_FIELDS = frozenset({"note"})
+"""Timeline summary fields people write freely (and may put a phone number in)."""
 LEVEL_LABELS = {"aman": "Aman", "waspada": "Waspada", "siaga": "Siaga", "awas": "Awas"}
 
 
@@ -55,6 +58,12 @@ class IncidentItem(BaseModel):
     closed_reason_label: str | None = None
     closed_at: datetime | None = None
     merged_into: uuid.UUID | None = Field(None, description="The incident this one was merged into.")
+
+
+class Me(BaseModel):
+    login: str
+    roles: list[str] = Field(examples=[["desk_officer"]])
+    capabilities: list[str] = Field(examples=[["decide", "read_board", "read_personal"]])
 
 
 class IncidentReportItem(BaseModel):
@@ -238,7 +247,8 @@ def _area_fields(directory: RegionDirectory, kecamatan_code: str) -> dict[str, s
             "regency_name": regency.name if regency else None}
 
 
-def incident_fields(row: Row, directory: RegionDirectory) -> dict[str, Any]:
+def incident_fields(row: Row, directory: RegionDirectory, redact: bool = False) -> dict[str, Any]:
+    """`redact`: phone numbers, NIK and e-mail addresses in free text hidden (roles without personal data)."""
     village = directory.village_of(row.village_code) if row.village_code else None
     return {
         "incident_id": row.incident_id, "report_id": row.report_id, "kecamatan_code": row.kecamatan_code,
@@ -248,7 +258,7 @@ def incident_fields(row: Row, directory: RegionDirectory) -> dict[str, Any]:
         "classification": CLASSIFICATION_AUTOMATED if row.automated else CLASSIFICATION_VERIFIED,
         "confidence": row.confidence, "needs_review": row.needs_review, "status": row.status,
         "status_label": STATUS_LABELS.get(row.status, row.status),
-        "summary": row.text, "agency": row.agency, "occurred_at": as_utc(row.report_occurred_at),
+        "summary": _shown(row.text, redact), "agency": row.agency, "occurred_at": as_utc(row.report_occurred_at),
         "reported_at": as_utc(row.submitted_at), "opened_at": as_utc(row.opened_at),
         "escalated_at": as_utc(row.escalated_at), "alerts_delivered": row.alerts_delivered,
         "alerts_failed": row.alerts_failed, "urgent_check": row.urgent_check,
@@ -287,27 +297,40 @@ def assignment_item(row: Row, now: datetime) -> AssignmentItem:
         category=mapping.get("category"), severity=mapping.get("incident_severity"), status=mapping.get("status"))
 
 
-def report_item(row: Row) -> IncidentReportItem:
+def _shown(text: str | None, redact: bool) -> str | None:
+    return redact_personal(text) if redact and text else text
+
+
+def _shown_summary(summary: dict[str, Any], redact: bool) -> dict[str, Any]:
+    """A timeline entry's summary: its free-text fields (notes, texts) redacted when asked."""
+    if not redact:
+        return summary
+    return {k: _shown(v, True) if k in FREE_TEXT_FIELDS and isinstance(v, str) else v for k, v in summary.items()}
+
+
+def report_item(row: Row, redact: bool = False) -> IncidentReportItem:
     return IncidentReportItem(report_id=row.report_id, agency=row.agency, channel=row.channel,
-                              village_code=row.village_code, text=row.text, reported_at=as_utc(row.submitted_at),
+                              village_code=row.village_code, text=_shown(row.text, redact) or "",
+                              reported_at=as_utc(row.submitted_at),
                               category=row.category, severity=row.severity, confidence=row.confidence,
                               needs_review=row.needs_review, evidence=list(row.evidence or []))
 
 
-def incident_item(row: Row, directory: RegionDirectory) -> IncidentItem:
-    return IncidentItem(**incident_fields(row, directory))
+def incident_item(row: Row, directory: RegionDirectory, redact: bool = False) -> IncidentItem:
+    return IncidentItem(**incident_fields(row, directory, redact))
 
 
 def incident_detail(row: Row, events: list[Row], directory: RegionDirectory, reports: list[Row] | None = None,
-                    assignments: list[Row] | None = None, now: datetime | None = None) -> IncidentDetail:
+                    assignments: list[Row] | None = None, now: datetime | None = None,
+                    redact: bool = False) -> IncidentDetail:
     entries = [TimelineEntry(seq=e.stream_seq, event_id=e.event_id, event_type=e.event_type,
                              occurred_at=as_utc(e.occurred_at), recorded_at=as_utc(e.recorded_at),
-                             producer=e.producer, summary=e.summary) for e in events]
-    return IncidentDetail(**incident_fields(row, directory), evidence=row.evidence,
+                             producer=e.producer, summary=_shown_summary(e.summary, redact)) for e in events]
+    return IncidentDetail(**incident_fields(row, directory, redact), evidence=row.evidence,
                           review_reasons=row.review_reasons or [], severity_confidence=row.severity_confidence,
                           rule_set_version=row.rule_set_version, model_version=row.model_version,
                           liaisons=row.liaisons, timeline=entries,
-                          reports=[report_item(r) for r in reports or []],
+                          reports=[report_item(r, redact) for r in reports or []],
                           assignments=[assignment_item(a, now or datetime.now(UTC)) for a in assignments or []])
 
 
