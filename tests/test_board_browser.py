@@ -35,9 +35,15 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
-def browser(system: RunningSystem) -> Iterator[object]:
-    """After the system and the camat below: Playwright's sync API holds an event loop on this thread
-    while it runs, so nothing may call asyncio.run meanwhile."""
+def officer(system: RunningSystem) -> str:
+    """A desk officer's token (made before the browser starts: see below)."""
+    return person_token(system.bus, "petugas.desk", (Role.DESK_OFFICER,))
+
+
+@pytest.fixture(scope="module")
+def browser(system: RunningSystem, officer: str) -> Iterator[object]:
+    """After the system, the officer and the camat below: Playwright's sync API holds an event loop on
+    this thread while it runs, so nothing may call asyncio.run meanwhile."""
     person_token(system.bus, CAMAT, (Role.LEADER,), Areas(kecamatan=("11.13.07",)))
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -153,3 +159,92 @@ def test_from_a_tile_to_its_incidents_and_one_incidents_page(browser: object, sy
     page.screenshot(path=str(ARTIFACTS / "insiden.png"), full_page=True)  # type: ignore[attr-defined]
     assert board(browser, system, None).goto(  # type: ignore[attr-defined]
         f"{system.projection}/insiden/{uuid.uuid4()}").status == 401
+
+
+def test_an_officer_verifies_on_the_incident_page_and_a_second_browser_sees_it(
+        browser: object, system: RunningSystem, officer: str) -> None:
+    incident = submitted(system, "11.13.05", "Kepala desa membagikan sembako berlogo paslon kepada warga")
+    address = f"{system.projection}/insiden/{incident}"
+    leader = board(browser, system, system.token)
+    leader.goto(address)  # type: ignore[attr-defined]
+    leader.wait_for_selector("body[data-ready='true'][data-classification='otomatis']")  # type: ignore[attr-defined]
+    assert leader.is_hidden("#tindakan")  # a leader may not decide: no buttons  # type: ignore[attr-defined]
+    leader.evaluate("window.sameDocument = true")  # type: ignore[attr-defined]
+
+    desk = board(browser, system, officer)
+    desk.goto(address)  # type: ignore[attr-defined]
+    desk.wait_for_selector("#tindakan:not([hidden]) button[data-action='verify']")  # type: ignore[attr-defined]
+    desk.select_option("select[name=severity]", "tinggi")  # type: ignore[attr-defined]
+    desk.click("button[data-action='severity']")  # type: ignore[attr-defined]
+    desk.wait_for_selector("body[data-severity='tinggi']")  # type: ignore[attr-defined]
+    desk.fill("textarea[name=note]", "Dicek ke Panwascam, benar terjadi")  # type: ignore[attr-defined]
+    desk.click("button[data-action='notes']")  # type: ignore[attr-defined]
+    desk.wait_for_selector("#riwayat li[data-event='IncidentNoted']")  # type: ignore[attr-defined]
+    sent = time.monotonic()
+    desk.click("button[data-action='verify']")  # type: ignore[attr-defined]
+    desk.wait_for_selector("#kabar[data-state='tersimpan']")  # type: ignore[attr-defined]
+    desk.wait_for_selector("body[data-classification='terverifikasi']")  # type: ignore[attr-defined]
+
+    leader.wait_for_selector("body[data-classification='terverifikasi']", timeout=5000)  # type: ignore[attr-defined]
+    print(f"the second browser showed the verification {time.monotonic() - sent:.2f} s after the click")
+    assert leader.evaluate("window.sameDocument") is True  # no reload  # type: ignore[attr-defined]
+    timeline = leader.inner_text("#riwayat")  # type: ignore[attr-defined]
+    assert "Diverifikasi petugas" in timeline and "Dicek ke Panwascam" in timeline
+    assert leader.get_attribute("body", "data-severity") == "tinggi"  # type: ignore[attr-defined]
+    desk.screenshot(path=str(ARTIFACTS / "insiden-petugas.png"), full_page=True)  # type: ignore[attr-defined]
+    leader.screenshot(path=str(ARTIFACTS / "insiden-pimpinan.png"), full_page=True)  # type: ignore[attr-defined]
+
+    desk.click("button[data-action='severity']")  # already tinggi: refused, and the page says why
+    desk.wait_for_selector("#kabar[data-state='galat']")  # type: ignore[attr-defined]
+    assert "already tinggi" in desk.inner_text("#kabar")  # type: ignore[attr-defined]
+    refused = httpx.post(f"{system.projection}/v1/incidents/{incident}/actions/verify", json={},
+                         headers={"Authorization": f"Bearer {system.token}"})
+    assert refused.status_code == 403, refused.text
+
+
+def submitted(system: RunningSystem, kecamatan: str, text: str) -> str:
+    """The incident of a new report (`text` made unique), once the projection has it."""
+    marker = uuid.uuid4().hex
+    answer = httpx.post(f"{system.intake}/v1/reports", headers=system.auth,
+                        json={"kecamatan": kecamatan, "text": f"{text} ({marker})"})
+    assert answer.status_code == 202, answer.text
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        found = httpx.get(f"{system.projection}/v1/incidents", params={"q": marker},
+                          headers={"Authorization": f"Bearer {system.token}"}).json()
+        if found.get("items"):
+            return str(found["items"][0]["incident_id"])
+        time.sleep(0.2)
+    raise AssertionError(f"no incident for {text!r} in the projection")
+
+
+def test_relayed_commands_answer_bad_input_clearly(system: RunningSystem, officer: str) -> None:
+    incident = submitted(system, "11.13.04", "Spanduk paslon dirusak orang tak dikenal di depan balai desa")
+    act = f"{system.projection}/v1/incidents/{incident}/actions"
+    as_officer = {"Authorization": f"Bearer {officer}"}
+    cases = [(f"{act}/verify", {}, {"Authorization": "Bearer dps_stolen"}, 401),
+             (f"{act}/verify", {}, {}, 401),
+             (f"{act}/terbang", {}, as_officer, 404),
+             (f"{act}/severity", {"severity": "parah"}, as_officer, 422),
+             (f"{act}/close", {}, as_officer, 422),
+             (f"{system.projection}/v1/incidents/{uuid.uuid4()}/actions/verify", {}, as_officer, 404),
+             (f"{act}/urgency", {"urgent": True}, as_officer, 409)]
+    for url, body, headers, status in cases:
+        refused = httpx.post(url, json=body, headers=headers, timeout=10)
+        assert refused.status_code == status, (url, body, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json" and refused.json()["detail"]
+    assert httpx.post(f"{act}/verify", content=b"{oops", headers={**as_officer, "Content-Type": "application/json"},
+                      timeout=10).status_code == 422
+    key = {**as_officer, "Idempotency-Key": f"catatan-{incident}"}
+    first = httpx.post(f"{act}/notes", json={"note": "Dicek"}, headers=key, timeout=10)
+    again = httpx.post(f"{act}/notes", json={"note": "Dicek"}, headers=key, timeout=10)
+    assert first.status_code == again.status_code == 202, (first.text, again.text)
+    later = httpx.post(f"{act}/notes", json={"note": "Sesudahnya"}, headers=as_officer, timeout=10)
+    assert later.status_code == 202, later.text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the later note projected: the retried one was projected before it
+        timeline = httpx.get(f"{system.projection}/v1/incidents/{incident}", headers=as_officer).json()["timeline"]
+        if any(e["summary"].get("note") == "Sesudahnya" for e in timeline):
+            break
+        time.sleep(0.2)
+    assert [e["summary"]["note"] for e in timeline if e["event_type"] == "IncidentNoted"] == ["Dicek", "Sesudahnya"]

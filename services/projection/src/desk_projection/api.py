@@ -15,9 +15,11 @@ from sqlalchemy.engine import Engine, Row
 from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_projection import export, queries
+from desk_projection.board.actions import actions_router
 from desk_projection.board.live import SituationFeed, Snapshot, read_snapshot
 from desk_projection.board.login import login_router
 from desk_projection.board.pages import board_router, static_files
+from desk_projection.daily.routes import daily_report_router
 from desk_projection.health import ERROR, SkippedSummary, assess
 from desk_projection.performance import agency_performance
 from desk_projection.responses import (
@@ -102,6 +104,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
                               "event log. Classifications marked 'otomatis' are machine-derived.",
                   version="2")
     problems.install(app)
+    app.include_router(daily_report_router(engine, directory, regency_codes))
 
     def _kecamatan_name(code: str) -> str | None:
         area = directory.kecamatan_of(code)
@@ -179,6 +182,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
     if feed is not None:
         app.include_router(board_router(feed, lambda snapshot, who: situation_of(snapshot, who, seed_scope=False)))
         app.include_router(login_router(settings.cookie_secure))
+        app.include_router(actions_router())
         app.mount("/static", static_files(), name="static")
 
     @app.get("/v1/areas", response_model=list[AreaLevel], tags=["situation"], responses=AUTH_RESPONSES)

@@ -20,11 +20,13 @@ from desk_shared.runtime.settings import BusSettings
 from desk_shared.runtime.streams import streams_ready
 from desk_triage.check_watcher import CheckWatcher
 from desk_triage.classifier import LinearModel, default_model, default_rules, load_model, load_rules
+from desk_triage.command_door import CommandDoor
+from desk_triage.commands import Workbench
 from desk_triage.handler import TriageHandler
 from desk_triage.incident_book import IncidentBook, check_server
 from desk_triage.incidents.decide import Desk
 from desk_triage.liaisons import Liaisons
-from desk_triage.officers_api import Workbench, create_app
+from desk_triage.officers_api import create_app
 from desk_triage.settings import TriageSettings
 from desk_triage.timekeeper import Timekeeper
 
@@ -90,13 +92,17 @@ class Room:
             await checks.start()
             agencies = Follower(js, bus.stream_name, subjects.AGENCY_EVENTS, Registry(), evolve)
             await agencies.start()
-            app.state.people_guard = await PeopleGuard.start(js, bus)  # type: ignore[attr-defined]
+            guard = await PeopleGuard.start(js, bus)
+            app.state.people_guard = guard  # type: ignore[attr-defined]
             publisher = EventPublisher(js, bus)
             self.bench = Workbench(book, publisher, checks, lambda: agencies.state)
+            door = CommandDoor(nc, guard, lambda: self.bench, desk)
+            await door.open()
             self._ready.set()
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(checks.run(stop))
                 tasks.create_task(Timekeeper(book, publisher, desk).run(stop))
+            await door.close()
             await checks.stop()
             await agencies.stop()
             await book.stop()

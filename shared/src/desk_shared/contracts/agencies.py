@@ -43,6 +43,15 @@ class AgencyKind(StrEnum):
     OTHER = "other"
 
 
+AGENCY_NAMES = {AgencyKind.KPU: "KPU", AgencyKind.PPK: "PPK", AgencyKind.BAWASLU: "Bawaslu",
+                AgencyKind.PANWASCAM: "Panwascam", AgencyKind.POLRES: "Polres", AgencyKind.POLSEK: "Polsek",
+                AgencyKind.KODIM: "Kodim", AgencyKind.KORAMIL: "Koramil", AgencyKind.KEJARI: "Kejari",
+                AgencyKind.KESBANGPOL: "Kesbangpol", AgencyKind.KOMINFO: "Diskominfo",
+                AgencyKind.BKPSDM: "BKPSDM / Inspektorat", AgencyKind.KECAMATAN: "Kantor camat",
+                AgencyKind.OTHER: "Instansi lain"}
+"""How people write each kind of agency's name."""
+
+
 class Areas(Contract):
     """Where an agency may report: whole regencies and single kecamatan (a camat's office
     reports for its own kecamatan, a Polres for its whole regency)."""

@@ -30,6 +30,8 @@ INTAKE_REPORTS = f"{INTAKE_ROOT}.*.report"
 ACCESS_LOGIN = "desk.access.login"
 """A page that serves people (the board) relays a login form here (NATS request-reply); access answers."""
 ACCESS_LOGOUT = "desk.access.logout"
+TRIAGE_COMMAND = "desk.triage.command"
+"""A page that serves people relays an officer's command on an incident here (request-reply); triage answers."""
 
 INBOX_ROOT = "_INBOX"
 

@@ -6,20 +6,17 @@ the projection's database or log."""
 from __future__ import annotations
 
 import html
-import json
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from nats.aio.client import Client
-from nats.errors import Error as NatsError
 
 from desk_access.http_guard import SESSION_COOKIE
 from desk_access.login_api import clear_session_cookie, set_session_cookie
+from desk_projection.board.relay import ask
 from desk_shared.contracts import subjects
 
 MAX_FORM_BYTES = 4096
-REQUEST_SECONDS = 5.0
 
 
 def login_router(cookie_secure: bool) -> APIRouter:
@@ -42,7 +39,7 @@ def login_router(cookie_secure: bool) -> APIRouter:
         login, password = (fields.get("login") or [""])[0].strip(), (fields.get("password") or [""])[0]
         if not login or not password:
             return _form(400, "Isi nama login dan kata sandi.", login)
-        answer = await _ask(request, subjects.ACCESS_LOGIN, {"login": login, "password": password})
+        answer = await ask(request, subjects.ACCESS_LOGIN, {"login": login, "password": password})
         if answer is None:
             return _form(503, "Login belum dapat diperiksa (layanan akses tidak terjangkau). Coba lagi sebentar "
                               "lagi.", login)
@@ -61,24 +58,12 @@ def login_router(cookie_secure: bool) -> APIRouter:
     async def sign_out(request: Request) -> Response:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            await _ask(request, subjects.ACCESS_LOGOUT, {"token": token})
+            await ask(request, subjects.ACCESS_LOGOUT, {"token": token})
         redirect = RedirectResponse("/masuk", status_code=303)
         clear_session_cookie(redirect, cookie_secure)
         return redirect
 
     return router
-
-
-async def _ask(request: Request, subject: str, body: dict[str, str]) -> dict[str, object] | None:
-    """The access service's answer; None when it cannot be asked now."""
-    nc: Client | None = getattr(request.app.state, "nats", None)
-    if nc is None or not nc.is_connected:
-        return None
-    try:
-        reply = await nc.request(subject, json.dumps(body).encode(), timeout=REQUEST_SECONDS)
-        return json.loads(reply.data)
-    except (NatsError, TimeoutError, ValueError):
-        return None
 
 
 def _form(status: int, message: str | None = None, login: str = "",

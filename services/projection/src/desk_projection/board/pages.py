@@ -20,6 +20,9 @@ from desk_projection.board.live import SituationFeed, Snapshot
 from desk_projection.responses import Situation
 from desk_shared.access.guard import Refusal
 from desk_shared.access.people import Capability, Principal
+from desk_shared.contracts.agencies import AGENCY_NAMES, AgencyKind
+from desk_shared.contracts.incidents import ClosingReason
+from desk_shared.contracts.taxonomy import Category, Severity
 
 STATIC = Path(str(files("desk_projection.board").joinpath("static")))
 PAGE_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -70,7 +73,20 @@ def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principa
         return StreamingResponse(events, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
+    @router.get("/v1/vocabulary", tags=["board"], response_model=dict[str, dict[str, str]],
+                summary="The words the pages show for the desk's codes (categories, severities, closing reasons, "
+                        "agency kinds)")
+    def vocabulary() -> dict[str, dict[str, str]]:
+        return VOCABULARY
+
     return router
+
+
+VOCABULARY = {"categories": {c.value: c.label for c in Category},
+              "severities": {s.value: s.value for s in Severity},
+              "closing_reasons": {r.value: r.label for r in ClosingReason},
+              "agencies": {a.value: AGENCY_NAMES.get(a, a.value.upper()) for a in AgencyKind}}
+"""One source for the words of every page's choices: the contracts' own enums and labels."""
 
 
 def static_files() -> StaticFiles:

@@ -50,6 +50,11 @@ function detail(entry) {
 }
 
 async function list() {
+  await listed();
+  follow(listed);
+}
+
+async function listed() {
   const code = decodeURIComponent(window.location.pathname.split("/").pop());
   const param = code.length > 5 ? "kecamatan" : "regency";
   const page = await read(`/v1/incidents?${param}=${encodeURIComponent(code)}&limit=200`);
@@ -59,6 +64,7 @@ async function list() {
   document.getElementById("keterangan").textContent =
     page.total ? `${page.total} insiden, terbaru di atas.` : "Belum ada insiden.";
   const body = document.querySelector("#daftar tbody");
+  body.replaceChildren();
   for (const item of page.items) {
     const row = document.createElement("tr");
     row.dataset.incident = item.incident_id;
@@ -75,17 +81,22 @@ async function list() {
   }
 }
 
-async function incident() {
-  const id = window.location.pathname.split("/").pop();
-  const found = await read(`/v1/incidents/${id}`);
+function incidentId() {
+  return window.location.pathname.split("/").pop();
+}
+
+function render(found) {
   document.title = `${found.category_label} — Desk Pemilu`;
   document.getElementById("judul").textContent = `${found.severity.toUpperCase()}: ${found.category_label}`;
   document.getElementById("ringkas").textContent =
     `${found.village_name ? found.village_name + ", " : ""}Kec. ${found.kecamatan_name}, ${found.regency_name}` +
     ` · ${STATUS[found.status] || found.status} · klasifikasi ${found.classification}` +
     ` · ${found.report_count || found.reports.length} laporan`;
-  document.body.dataset.classification = found.classification;
+  Object.assign(document.body.dataset, { classification: found.classification, status: found.status,
+                                         severity: found.severity, category: found.category });
+  document.getElementById("cek-segera").hidden = found.urgent_check !== "open";
   const reports = document.getElementById("laporan");
+  reports.replaceChildren();
   for (const report of found.reports) {
     const li = document.createElement("li");
     li.textContent = `${when(report.reported_at)} · ${report.agency}: ${report.text}` +
@@ -94,8 +105,10 @@ async function incident() {
     reports.append(li);
   }
   const assignments = document.querySelector("#penugasan tbody");
+  assignments.replaceChildren();
   for (const a of found.assignments) {
     const row = document.createElement("tr");
+    row.dataset.agency = a.agency;
     cell(row, a.agency.toUpperCase());
     cell(row, when(a.assigned_at));
     cell(row, when(a.acknowledge_by));
@@ -104,6 +117,7 @@ async function incident() {
     assignments.append(row);
   }
   const timeline = document.getElementById("riwayat");
+  timeline.replaceChildren();
   for (const entry of found.timeline) {
     const li = document.createElement("li");
     li.dataset.event = entry.event_type;
@@ -111,6 +125,88 @@ async function incident() {
       (detail(entry) ? ` — ${detail(entry)}` : "");
     timeline.append(li);
   }
+}
+
+function say(text, state) {
+  const line = document.getElementById("kabar");
+  line.textContent = text;
+  line.dataset.state = state;
+  line.className = state === "galat" ? "kabar galat" : "kabar";
+}
+
+function newKey() {
+  return window.crypto && crypto.randomUUID ? crypto.randomUUID()
+    : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}
+
+async function act(button) {
+  const panel = document.getElementById("tindakan");
+  const body = JSON.parse(button.dataset.body || "{}");
+  for (const field of (button.dataset.fields || "").split(" ").filter(Boolean)) {
+    const name = field.replace("?", "");
+    const value = panel.querySelector(`[name=${name}]`).value.trim();
+    if (value) body[name] = value;
+    else if (!field.endsWith("?")) { say(`Isi ${name === "note" ? "catatan" : name} terlebih dahulu.`, "galat"); return; }
+  }
+  button.disabled = true;
+  say("Menyimpan…", "menyimpan");
+  try {
+    const answer = await fetch(`/v1/incidents/${incidentId()}/actions/${button.dataset.action}`, {
+      method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", "Idempotency-Key": newKey() } });
+    const result = await answer.json().catch(() => ({}));
+    if (answer.status === 401) { window.location.href = "/masuk"; return; }
+    if (!answer.ok) { say(`Tidak tersimpan: ${result.detail || answer.status}`, "galat"); return; }
+    say(`Tersimpan: ${button.textContent}.`, "tersimpan");
+    panel.querySelector("[name=note]").value = "";
+    await refresh();
+  } catch (error) {
+    say(`Tidak tersimpan (jaringan): ${error.message}. Coba lagi.`, "galat");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function actions() {
+  const me = await read("/v1/me");
+  if (!me.capabilities.includes("decide")) return;
+  const words = await read("/v1/vocabulary");
+  const panel = document.getElementById("tindakan");
+  for (const select of panel.querySelectorAll("select[data-vocabulary]")) {
+    for (const [code, label] of Object.entries(words[select.dataset.vocabulary])) {
+      select.append(new Option(label, code));
+    }
+  }
+  const current = document.body.dataset;
+  panel.querySelector("[name=category]").value = current.category || "";
+  panel.querySelector("[name=severity]").value = current.severity || "";
+  panel.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (button) act(button);
+  });
+  panel.hidden = false;
+}
+
+async function refresh() {
+  render(await read(`/v1/incidents/${incidentId()}`));
+}
+
+function follow(again) {
+  // Every change of the log reaches the page through the board's live feed: the page reads its data
+  // again (at most twice a second), so new incidents and a second officer's decision show without a reload.
+  let pending = null;
+  const source = new EventSource("/v1/live/situation");
+  source.addEventListener("situation", () => {
+    if (pending) return;
+    pending = setTimeout(() => { pending = null; again().catch(() => {}); }, 500);
+  });
+}
+
+async function incident() {
+  await refresh();
+  await actions();
+  follow(refresh);
+  document.body.dataset.ready = "true";
 }
 
 (document.body.dataset.page === "daftar" ? list : incident)().catch((error) => {
