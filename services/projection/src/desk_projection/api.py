@@ -33,13 +33,16 @@ from desk_projection.responses import (
     Me,
     ReporterShown,
     Situation,
+    Stats,
     as_utc,
     assignment_item,
+    category_label,
     incident_detail,
     incident_item,
 )
-from desk_projection.settings import ProjectionSettings
+from desk_projection.settings import DESK_TIME_ZONE, ProjectionSettings
 from desk_projection.situation import build_situation
+from desk_projection.trends import category_series, hour_start, response_times
 from desk_shared.access.people import Capability, Principal
 from desk_shared.contracts.privacy import Sealed
 from desk_shared.contracts.regions import regions
@@ -177,13 +180,34 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
 
     def situation_of(snapshot: Snapshot, principal: Principal, seed_scope: bool = True) -> Situation:
         return build_situation(snapshot.position, snapshot.incident_counts, snapshot.report_counts, directory,
-                               regency_codes, principal.areas, snapshot.levels, seed_scope)
+                               regency_codes, principal.areas, snapshot.levels, seed_scope,
+                               trends=snapshot.trends.by_kecamatan)
 
     if feed is not None:
         app.include_router(board_router(feed, lambda snapshot, who: situation_of(snapshot, who, seed_scope=False)))
         app.include_router(login_router(settings.cookie_secure))
         app.include_router(actions_router())
         app.mount("/static", static_files(), name="static")
+
+    @app.get("/v1/stats", response_model=Stats, tags=["situation"], responses=AUTH_RESPONSES)
+    def stats(principal: Reader, days: Annotated[int, Query(ge=1, le=90)] = 1,
+              bucket: Literal["hour", "day"] = "hour") -> Stats:
+        """For charts, in the person's areas: reports received per hour (the last `days` × 24 hours) or per
+        day (WIB days) by their own category, and the minutes from an incident's opening to its escalation,
+        its first acknowledgement and its closing, for incidents opened in that time."""
+        if bucket == "hour" and days > 7:
+            raise HTTPException(422, "hourly buckets cover at most 7 days; ask for bucket=day")
+        now = datetime.now(UTC)
+        start = hour_start(now, days * 24)
+        with engine.connect() as conn:
+            counted = queries.hourly_reports(conn, start)
+            times = queries.incident_times(conn, start)
+        local_days = (now.astimezone(DESK_TIME_ZONE).date() - start.astimezone(DESK_TIME_ZONE).date()).days + 1
+        starts, series = category_series(counted, start, days * 24 if bucket == "hour" else local_days,
+                                         principal.areas, None if bucket == "hour" else DESK_TIME_ZONE)
+        return Stats(bucket=bucket, starts=starts, reports=series,
+                     category_labels={c: category_label(c) for c in series},
+                     response_times=response_times(times, principal.areas))
 
     @app.get("/v1/areas", response_model=list[AreaLevel], tags=["situation"], responses=AUTH_RESPONSES)
     def area_levels(principal: Reader) -> list[AreaLevel]:

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
 from statistics import median
 
 from sqlalchemy.engine import Row
 
-from desk_projection.responses import AgencyPerformance, as_utc
-
-
-def _minutes(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return (as_utc(end) - as_utc(start)).total_seconds() / 60  # type: ignore[operator]
+from desk_projection.responses import AgencyPerformance
+from desk_projection.trends import minutes_between as _minutes
 
 
 def _median(values: list[float | None]) -> float | None:

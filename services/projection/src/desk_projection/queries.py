@@ -174,3 +174,28 @@ def skipped(conn: Connection) -> tuple[int, Row | None]:
     latest = conn.execute(sa.select(skipped_events.c.stream_seq, skipped_events.c.event_type, skipped_events.c.reason)
                           .order_by(skipped_events.c.stream_seq.desc()).limit(1)).first()
     return int(count), latest
+
+
+def hourly_reports(conn: Connection, since: datetime) -> Sequence[Row]:
+    """(kecamatan_code, category, hour, n): reports received since `since`, per kecamatan, their own
+    category and the UTC hour they arrived in (a string on SQLite, a datetime on PostgreSQL)."""
+    hour = (sa.func.strftime("%Y-%m-%d %H:00:00", reports.c.submitted_at) if conn.dialect.name == "sqlite"
+            else sa.func.date_trunc(sa.literal_column("'hour'"), reports.c.submitted_at))
+    return conn.execute(
+        sa.select(reports.c.kecamatan_code, reports.c.category, hour.label("hour"), sa.func.count().label("n"))
+        .where(reports.c.submitted_at >= since)
+        .group_by(reports.c.kecamatan_code, reports.c.category, hour)).all()
+
+
+def incident_times(conn: Connection, since: datetime) -> Sequence[Row]:
+    """(kecamatan_code, opened_at, escalated_at, closed_at, the first acknowledgement by an assigned
+    agency and by an alerted liaison) of incidents opened since `since`: the desk's response times."""
+    by_agency = (sa.select(sa.func.min(assignments.c.acknowledged_at))
+                 .where(assignments.c.incident_id == incidents.c.incident_id).scalar_subquery())
+    by_liaison = (sa.select(sa.func.min(timeline.c.occurred_at))
+                  .where(timeline.c.incident_id == incidents.c.incident_id,
+                         timeline.c.event_type == "AlertAcknowledged").scalar_subquery())
+    return conn.execute(sa.select(incidents.c.kecamatan_code, incidents.c.opened_at, incidents.c.escalated_at,
+                                  incidents.c.closed_at, by_agency.label("agency_acknowledged_at"),
+                                  by_liaison.label("liaison_acknowledged_at"))
+                        .where(incidents.c.opened_at >= since, incidents.c.status != "merged")).all()

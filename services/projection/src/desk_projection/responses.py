@@ -182,6 +182,8 @@ class KecamatanSituation(BaseModel):
     last_report_at: datetime | None
     level: str = Field("aman", description="The kecamatan's alert level: aman, waspada, siaga or awas.")
     level_label: str = "Aman"
+    trend: list[int] = Field(default_factory=list, description="Reports received per hour over the last 24 hours "
+                                                               "(UTC hours, oldest first).")
 
 
 class Situation(BaseModel):
@@ -189,6 +191,16 @@ class Situation(BaseModel):
     incidents: int
     by_severity: dict[str, int]
     kecamatan: list[KecamatanSituation]
+
+
+class Stats(BaseModel):
+    bucket: str = Field(examples=["hour"])
+    starts: list[datetime] = Field(description="Where each bucket begins.")
+    reports: dict[str, list[int]] = Field(description="Per category (the reports' own, automatic), a count per "
+                                                      "bucket.")
+    category_labels: dict[str, str]
+    response_times: dict[str, dict[str, float | int | None]] = Field(
+        description="escalate, acknowledge, close: n, median_minutes, p90_minutes (from the incident's opening)")
 
 
 class SkippedInfo(BaseModel):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from desk_projection.database import SqliteWriting
+
+DESK_TIME_ZONE = ZoneInfo("Asia/Jakarta")
+"""Where the desk's days begin and end (WIB), for daily reports and charts by day."""
 
 
 class ProjectionSettings(BaseSettings):

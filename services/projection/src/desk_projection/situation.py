@@ -14,6 +14,7 @@ from desk_projection.responses import (
     empty_kecamatan,
     severity_rank,
 )
+from desk_projection.trends import TREND_HOURS
 from desk_shared.contracts.agencies import Areas
 from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.contracts.taxonomy import Severity
@@ -21,7 +22,8 @@ from desk_shared.contracts.taxonomy import Severity
 
 def build_situation(position: int, incident_counts: Iterable[Row], report_counts: Iterable[Row],
                     directory: RegionDirectory, regency_codes: frozenset[str], scope: Areas,
-                    levels: Mapping[str, str] | None = None, seed_scope: bool = True) -> Situation:
+                    levels: Mapping[str, str] | None = None, seed_scope: bool = True,
+                    trends: Mapping[str, list[int]] | None = None) -> Situation:
     """Every kecamatan of `scope` (the person's areas) with incidents or reports, plus every kecamatan
     of `regency_codes` and (`seed_scope`) of `scope` itself, so a quiet kecamatan shows as quiet
     instead of missing. The board does not seed the scope: a person who may see every regency is
@@ -59,6 +61,9 @@ def build_situation(position: int, incident_counts: Iterable[Row], report_counts
         if scope.covers(code):
             here = place(code)
             here.level, here.level_label = level, LEVEL_LABELS.get(level, level)
+
+    for code, here in places.items():
+        here.trend = list((trends or {}).get(code) or [0] * TREND_HOURS)
 
     ordered = sorted(places.values(), key=lambda k: (
         -severity_rank(k.highest_severity) if k.highest_severity else 1, -k.incidents, k.code))

@@ -20,7 +20,7 @@ reports = sa.Table(
     sa.Column("village_code", sa.String(13), nullable=True),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("stream_seq", sa.BigInteger, nullable=False),
     sa.Column("reporter", sa.JSON, nullable=True),
     # the reporter's personal data exactly as sealed in the log: opened (and recorded) only when shown

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine, Row
 
 from desk_projection import queries
 from desk_projection.responses import Situation
+from desk_projection.trends import TREND_HOURS, hour_start, kecamatan_trends
 from desk_shared.runtime.process import sleep_unless
 
 log = logging.getLogger(__name__)
@@ -24,18 +27,34 @@ HEARTBEAT_SECONDS = 15.0
 """A comment line this often keeps proxies from closing an idle stream (and finds closed ones)."""
 
 
+TREND_SECONDS = 60.0
+"""The hourly trends are read again at most this often (they move by the hour, the counts by the event)."""
+
+
+@dataclass(frozen=True)
+class Trends:
+    read_at: float
+    """time.monotonic() when read"""
+    by_kecamatan: dict[str, list[int]]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     position: int
     incident_counts: Sequence[Row]
     report_counts: Sequence[Row]
     levels: dict[str, str]
+    trends: Trends
 
 
-def read_snapshot(engine: Engine) -> Snapshot:
+def read_snapshot(engine: Engine, trends: Trends | None = None) -> Snapshot:
+    """The situation's rows now; the trends of `trends` unless they are older than TREND_SECONDS."""
     with engine.connect() as conn:  # one transaction: counts and position agree
+        if trends is None or time.monotonic() - trends.read_at > TREND_SECONDS:
+            start = hour_start(datetime.now(UTC), TREND_HOURS)
+            trends = Trends(time.monotonic(), kecamatan_trends(queries.hourly_reports(conn, start), start))
         return Snapshot(queries.position(conn), queries.incident_counts(conn), queries.report_counts(conn),
-                        {row.kecamatan_code: row.level for row in queries.levels(conn)})
+                        {row.kecamatan_code: row.level for row in queries.levels(conn)}, trends)
 
 
 class SituationFeed:
@@ -48,17 +67,17 @@ class SituationFeed:
     def snapshot(self) -> Snapshot | None:
         return self._snapshot
 
-    def _read(self, known: int | None) -> Snapshot | None:
+    def _read(self, known: Snapshot | None) -> Snapshot | None:
         with self._engine.connect() as conn:
-            if queries.position(conn) == known:
+            if known is not None and queries.position(conn) == known.position:
                 return None
-        return read_snapshot(self._engine)
+        return read_snapshot(self._engine, known.trends if known else None)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Watch the position until `stop`; a failing read is logged and tried again."""
         while not stop.is_set():
             try:
-                fresh = await asyncio.to_thread(self._read, self._snapshot.position if self._snapshot else None)
+                fresh = await asyncio.to_thread(self._read, self._snapshot)
             except Exception as exc:  # the database away for a moment: the boards keep what they show
                 log.warning("live situation not read: %s", exc)
                 fresh = None

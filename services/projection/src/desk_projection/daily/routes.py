@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
@@ -14,10 +13,11 @@ from sqlalchemy.engine import Engine
 from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_projection.daily.facts import read_day_from
 from desk_projection.daily.pdf import render
+from desk_projection.settings import DESK_TIME_ZONE
 from desk_shared.access.people import Capability, Principal
 from desk_shared.contracts.regions import RegionDirectory
 
-DESK_TZ = ZoneInfo("Asia/Jakarta")
+DESK_TZ = DESK_TIME_ZONE
 """The desk's day runs midnight to midnight WIB."""
 EARLIEST = date(2000, 1, 1)
 """No election the desk handles is older: an earlier date is a typing mistake."""

@@ -1,6 +1,7 @@
 """Full-text search over the reports' text: an FTS5 index kept by triggers on SQLite, a GIN
 index over the text's `simple` tsvector on PostgreSQL (no stemming: Bahasa Indonesia has no
-PostgreSQL dictionary, and officers search for the words they saw).
+PostgreSQL dictionary, and officers search for the words they saw). And reports by the time they
+arrived, for the board's 24-hour trends and charts.
 
 Revision ID: 0007
 Revises: 0006
@@ -33,6 +34,7 @@ SQLITE_DOWN = ("DROP TRIGGER reports_fts_update", "DROP TRIGGER reports_fts_dele
 
 
 def upgrade() -> None:
+    op.create_index("ix_reports_submitted_at", "reports", ["submitted_at"])
     if op.get_bind().dialect.name == "sqlite":
         for statement in SQLITE_UP:
             op.execute(statement)
@@ -46,3 +48,4 @@ def downgrade() -> None:
             op.execute(statement)
     else:
         op.drop_index("ix_reports_text_search", table_name="reports")
+    op.drop_index("ix_reports_submitted_at", table_name="reports")
