@@ -36,8 +36,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def officer(system: RunningSystem) -> str:
-    """A desk officer's token (made before the browser starts: see below)."""
-    return person_token(system.bus, "petugas.desk", (Role.DESK_OFFICER,))
+    """A token of a desk officer of the Gayo Lues desk (made before the browser starts: see below)."""
+    return person_token(system.bus, "petugas.desk", (Role.DESK_OFFICER,), Areas(regencies=("11.13",)))
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +82,11 @@ def test_a_report_appears_on_an_open_board_within_two_seconds_and_its_tile_turns
 
     page.wait_for_selector(f"{tile}[data-level='siaga'], {tile}[data-level='awas']",  # type: ignore[attr-defined]
                            timeout=10_000)
-    colour = page.eval_on_selector(tile, "e => getComputedStyle(e).backgroundColor")  # type: ignore[attr-defined]
     level = page.get_attribute(tile, "data-level")  # type: ignore[attr-defined]
-    assert (level, colour) in (("siaga", SIAGA_COLOUR), ("awas", "rgb(198, 40, 40)"))
+    expected = {"siaga": SIAGA_COLOUR, "awas": "rgb(198, 40, 40)"}[level]
+    page.wait_for_function(  # the colour fades in over 0.4 s  # type: ignore[attr-defined]
+        "([t, c]) => getComputedStyle(document.querySelector(t)).backgroundColor === c", arg=[tile, expected],
+        timeout=3000)
     assert "kritis 1" in page.inner_text(tile)  # type: ignore[attr-defined]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "papan-siaga.png"), full_page=True)  # type: ignore[attr-defined]
@@ -185,7 +187,8 @@ def test_an_officer_verifies_on_the_incident_page_and_a_second_browser_sees_it(
     desk.wait_for_selector("#kabar[data-state='tersimpan']")  # type: ignore[attr-defined]
     desk.wait_for_selector("body[data-classification='terverifikasi']")  # type: ignore[attr-defined]
 
-    leader.wait_for_selector("body[data-classification='terverifikasi']", timeout=5000)  # type: ignore[attr-defined]
+    leader.wait_for_selector("#riwayat li[data-event='IncidentVerified']", timeout=5000)  # type: ignore[attr-defined]
+    assert leader.get_attribute("body", "data-classification") == "terverifikasi"  # type: ignore[attr-defined]
     print(f"the second browser showed the verification {time.monotonic() - sent:.2f} s after the click")
     assert leader.evaluate("window.sameDocument") is True  # no reload  # type: ignore[attr-defined]
     timeline = leader.inner_text("#riwayat")  # type: ignore[attr-defined]
@@ -248,3 +251,50 @@ def test_relayed_commands_answer_bad_input_clearly(system: RunningSystem, office
             break
         time.sleep(0.2)
     assert [e["summary"]["note"] for e in timeline if e["event_type"] == "IncidentNoted"] == ["Dicek", "Sesudahnya"]
+
+
+def test_queues_search_charts_map_and_the_daily_report(browser: object, system: RunningSystem, officer: str) -> None:
+    incident = submitted(system, "11.13.02", "Tim sukses membagikan amplop berisi uang kepada pemilih di TPS 03")
+    page = board(browser, system, officer)
+    page.goto(f"{system.projection}/papan")  # type: ignore[attr-defined]
+    tile = ".tile[data-code='11.13.02']"
+    page.wait_for_selector(f"#tiles[data-map='true'] {tile}[data-trend]")  # type: ignore[attr-defined]
+    assert sum(map(int, page.get_attribute(tile, "data-trend").split(","))) >= 1  # type: ignore[attr-defined]
+    placed = page.eval_on_selector(tile, "e => [getComputedStyle(e).gridRowStart, "  # type: ignore[attr-defined]
+                                         "getComputedStyle(e).gridColumnStart]")
+    assert placed == ["2", "3"]  # Kutapanjang where the layout file puts it
+    page.screenshot(path=str(ARTIFACTS / "papan-peta.png"), full_page=True)  # type: ignore[attr-defined]
+
+    page.goto(f"{system.projection}/antrean?instansi=bawaslu")  # type: ignore[attr-defined]
+    page.wait_for_selector(f"#antrean tr[data-incident='{incident}'][data-sla]")  # type: ignore[attr-defined]
+    page.wait_for_selector("body[data-agency='bawaslu']")  # the performance table too  # type: ignore[attr-defined]
+    assigned = page.eval_on_selector_all("#antrean tbody tr", "rows => rows.length")  # type: ignore[attr-defined]
+    assert assigned >= 1 and "BAWASLU" in page.inner_text("#kinerja")  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "antrean.png"), full_page=True)  # type: ignore[attr-defined]
+
+    page.goto(f"{system.projection}/cari")  # type: ignore[attr-defined]
+    page.fill("input[name=q]", "amplop pemilih")  # type: ignore[attr-defined]
+    page.select_option("select[name=category]", "money_politics")  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_selector(f"#hasil tr[data-incident='{incident}']")  # type: ignore[attr-defined]
+    export = page.get_attribute("#unduh", "href")  # type: ignore[attr-defined]
+    assert export.startswith("/v1/incidents.csv?") and "q=amplop" in export
+    csv_text = httpx.get(f"{system.projection}{export}", cookies={"desk_session": officer}).text
+    assert incident in csv_text and "Tim sukses membagikan amplop" in csv_text
+    page.fill("input[name=kecamatan]", "11.13")  # type: ignore[attr-defined]
+    page.evaluate("document.getElementById('saring').noValidate = true")  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_selector("#keterangan.galat")  # a bad code is said, not a blank page  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "cari.png"), full_page=True)  # type: ignore[attr-defined]
+
+    page.goto(f"{system.projection}/grafik")  # type: ignore[attr-defined]
+    page.wait_for_selector("body[data-ready='true']")  # type: ignore[attr-defined]
+    assert int(page.get_attribute("#laporan", "data-total")) >= 1  # type: ignore[attr-defined]
+    assert page.locator("#laporan rect").count() >= 1  # type: ignore[attr-defined]
+    assert page.locator("#legenda [data-category='money_politics']").count() == 1  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "grafik.png"), full_page=True)  # type: ignore[attr-defined]
+
+    report = httpx.get(f"{system.projection}/laporan/harian", cookies={"desk_session": officer}, timeout=30)
+    assert report.status_code == 200 and report.headers["content-type"] == "application/pdf"
+    assert report.content.startswith(b"%PDF")
+    (ARTIFACTS / "laporan-harian.pdf").write_bytes(report.content)

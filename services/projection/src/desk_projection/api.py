@@ -16,6 +16,7 @@ from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_projection import export, queries
 from desk_projection.board.actions import actions_router
+from desk_projection.board.layout import load_layout
 from desk_projection.board.live import SituationFeed, Snapshot, read_snapshot
 from desk_projection.board.login import login_router
 from desk_projection.board.pages import board_router, static_files
@@ -181,10 +182,11 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
     def situation_of(snapshot: Snapshot, principal: Principal, seed_scope: bool = True) -> Situation:
         return build_situation(snapshot.position, snapshot.incident_counts, snapshot.report_counts, directory,
                                regency_codes, principal.areas, snapshot.levels, seed_scope,
-                               trends=snapshot.trends.by_kecamatan)
+                               trends=snapshot.trend_now)
 
     if feed is not None:
-        app.include_router(board_router(feed, lambda snapshot, who: situation_of(snapshot, who, seed_scope=False)))
+        app.include_router(board_router(feed, lambda snapshot, who: situation_of(snapshot, who, seed_scope=False),
+                                        load_layout(settings.board_layout_file)))
         app.include_router(login_router(settings.cookie_secure))
         app.include_router(actions_router())
         app.mount("/static", static_files(), name="static")

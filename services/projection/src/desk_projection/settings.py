@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -39,6 +40,9 @@ class ProjectionSettings(BaseSettings):
                                                                  "the read models moved.")
     cookie_secure: bool = Field(True, description="The session cookie set at /masuk only travels over HTTPS "
                                                   "(browsers treat http://127.0.0.1 and localhost as secure).")
+    board_layout_file: Path | None = Field(None, description="A TOML file placing each kecamatan's tile on a "
+                                                             "grid drawn like the regency's map (default: the "
+                                                             "packaged layouts).")
     region_regencies: str = Field("", description="Comma-separated regency codes (e.g. 11.13) whose kecamatan "
                                                   "are always listed in the situation, even without incidents.")
 

@@ -28,14 +28,27 @@ HEARTBEAT_SECONDS = 15.0
 
 
 TREND_SECONDS = 60.0
-"""The hourly trends are read again at most this often (they move by the hour, the counts by the event)."""
+"""The hourly trends are read again this often (and when the hour turns); between, new reports are added
+to the current hour from the per-kecamatan totals every snapshot reads anyway."""
 
 
 @dataclass(frozen=True)
 class Trends:
     read_at: float
     """time.monotonic() when read"""
+    start: datetime
     by_kecamatan: dict[str, list[int]]
+    totals: dict[str, int]
+    """Every kecamatan's report count when the trends were read."""
+
+    def now(self, totals: dict[str, int]) -> dict[str, list[int]]:
+        """The trends with the reports received since they were read in their current hour."""
+        current: dict[str, list[int]] = {}
+        for code, total in totals.items():
+            trend = list(self.by_kecamatan.get(code) or [0] * TREND_HOURS)
+            trend[-1] += max(0, total - self.totals.get(code, 0))
+            current[code] = trend
+        return current
 
 
 @dataclass(frozen=True)
@@ -45,16 +58,24 @@ class Snapshot:
     report_counts: Sequence[Row]
     levels: dict[str, str]
     trends: Trends
+    """As last read from the hourly counts (kept for the next snapshot)."""
+    trend_now: dict[str, list[int]]
+    """Each kecamatan's 24-hour trend at this snapshot."""
 
 
 def read_snapshot(engine: Engine, trends: Trends | None = None) -> Snapshot:
-    """The situation's rows now; the trends of `trends` unless they are older than TREND_SECONDS."""
+    """The situation's rows now; the hourly counts of `trends` unless they are older than TREND_SECONDS
+    or from an hour that has turned."""
+    start = hour_start(datetime.now(UTC), TREND_HOURS)
     with engine.connect() as conn:  # one transaction: counts and position agree
-        if trends is None or time.monotonic() - trends.read_at > TREND_SECONDS:
-            start = hour_start(datetime.now(UTC), TREND_HOURS)
-            trends = Trends(time.monotonic(), kecamatan_trends(queries.hourly_reports(conn, start), start))
-        return Snapshot(queries.position(conn), queries.incident_counts(conn), queries.report_counts(conn),
-                        {row.kecamatan_code: row.level for row in queries.levels(conn)}, trends)
+        position = queries.position(conn)
+        report_counts = queries.report_counts(conn)
+        totals = {row.kecamatan_code: int(row.n) for row in report_counts}
+        if trends is None or trends.start != start or time.monotonic() - trends.read_at > TREND_SECONDS:
+            trends = Trends(time.monotonic(), start, kecamatan_trends(queries.hourly_reports(conn, start), start),
+                            totals)
+        return Snapshot(position, queries.incident_counts(conn), report_counts,
+                        {row.kecamatan_code: row.level for row in queries.levels(conn)}, trends, trends.now(totals))
 
 
 class SituationFeed:

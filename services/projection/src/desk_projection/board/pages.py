@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from desk_access.http_guard import AUTH_RESPONSES, SESSION_COOKIE, guard_of, requires
+from desk_projection.board.layout import Layout
 from desk_projection.board.live import SituationFeed, Snapshot
 from desk_projection.responses import Situation
 from desk_shared.access.guard import Refusal
@@ -31,10 +32,18 @@ PAGE_RESPONSES: dict[int | str, dict[str, object]] = {
 Reader = Annotated[Principal, Depends(requires(Capability.READ_BOARD))]
 
 
-def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principal], Situation]) -> APIRouter:
+PAGES = {"/antrean": ("antrean.html", "The agencies' queues, oldest first, with SLA state (a page)"),
+         "/cari": ("cari.html", "Search and filter incidents, export them as CSV (a page)"),
+         "/grafik": ("grafik.html", "Charts: reports over time by category; time to escalate, acknowledge and "
+                                    "close (a page)")}
+
+
+def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principal], Situation],
+                 layout: Layout) -> APIRouter:
     router = APIRouter()
-    pages = {name: (STATIC / name).read_text(encoding="utf-8") for name in ("papan.html", "daftar.html",
-                                                                            "insiden.html")}
+    names = ("papan.html", "daftar.html", "insiden.html", *(name for name, _ in PAGES.values()))
+    pages = {name: (STATIC / name).read_text(encoding="utf-8") for name in names}
+    places = layout.places()
 
     async def page(request: Request, name: str) -> HTMLResponse:
         """One of the board's pages for a person with a session; for anyone else, a page saying so.
@@ -62,6 +71,21 @@ def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principa
                 summary="One incident: its reports, assignments and timeline (a page)")
     async def incident_page(request: Request, incident_id: uuid.UUID) -> HTMLResponse:
         return await page(request, "insiden.html")
+
+    def simple_page(path: str, name: str, summary: str) -> None:
+        async def serve(request: Request) -> HTMLResponse:
+            return await page(request, name)
+
+        router.get(path, response_class=HTMLResponse, tags=["board"], summary=summary, responses=PAGE_RESPONSES,
+                   name=name.removesuffix(".html"))(serve)
+
+    for path, (name, summary) in PAGES.items():
+        simple_page(path, name, summary)
+
+    @router.get("/v1/layout", tags=["board"], response_model=dict[str, tuple[int, int]], responses=AUTH_RESPONSES,
+                summary="Each kecamatan's [row, column] on the board's map grid")
+    def map_layout(_: Reader) -> dict[str, tuple[int, int]]:
+        return places
 
     @router.get("/v1/live/situation", tags=["board"], response_class=StreamingResponse,
                 responses={**AUTH_RESPONSES, 200: {"description": "`event: situation` with a Situation as data, "

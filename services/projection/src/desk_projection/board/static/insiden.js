@@ -2,8 +2,6 @@
 // assignments and timeline. They read the projection's API with the page's session.
 "use strict";
 
-const STATUS = { triaged: "terbuka", escalated: "dieskalasi", closed: "ditutup", merged: "digabung" };
-const SLA = { tepat_waktu: "tepat waktu", terlambat: "terlambat", selesai: "selesai" };
 const EVENTS = {
   ReportSubmitted: "Laporan masuk", ReportTriaged: "Laporan diklasifikasi otomatis", IncidentOpened: "Insiden dibuka",
   IncidentReportAdded: "Laporan lain digabungkan", IncidentReclassified: "Kategori diubah",
@@ -18,24 +16,6 @@ const EVENTS = {
   EscalationReminded: "Pengingat", EscalationExhausted: "Tidak ada yang menanggapi",
   AlertAcknowledged: "Peringatan dikonfirmasi",
 };
-
-function when(iso) {
-  return iso ? new Date(iso).toLocaleString("id-ID", { day: "numeric", month: "short", hour: "2-digit",
-                                                         minute: "2-digit" }) : "—";
-}
-
-function cell(row, value) {
-  const td = document.createElement("td");
-  if (value instanceof Node) td.append(value); else td.textContent = value ?? "—";
-  row.append(td);
-}
-
-async function read(url) {
-  const answer = await fetch(url, { credentials: "same-origin" });
-  if (answer.status === 401) { window.location.href = "/masuk"; throw new Error("belum masuk"); }
-  if (!answer.ok) throw new Error(`${answer.status}`);
-  return answer.json();
-}
 
 function detail(entry) {
   const s = entry.summary || {};
@@ -65,20 +45,7 @@ async function listed() {
     page.total ? `${page.total} insiden, terbaru di atas.` : "Belum ada insiden.";
   const body = document.querySelector("#daftar tbody");
   body.replaceChildren();
-  for (const item of page.items) {
-    const row = document.createElement("tr");
-    row.dataset.incident = item.incident_id;
-    const link = document.createElement("a");
-    link.href = `/insiden/${item.incident_id}`;
-    link.textContent = item.category_label;
-    cell(row, when(item.opened_at));
-    cell(row, item.village_name || item.kecamatan_name);
-    cell(row, link);
-    cell(row, item.severity);
-    cell(row, STATUS[item.status] || item.status);
-    cell(row, item.classification);
-    body.append(row);
-  }
+  for (const item of page.items) body.append(incidentRow(item));
 }
 
 function incidentId() {
@@ -170,13 +137,8 @@ async function act(button) {
 async function actions() {
   const me = await read("/v1/me");
   if (!me.capabilities.includes("decide")) return;
-  const words = await read("/v1/vocabulary");
   const panel = document.getElementById("tindakan");
-  for (const select of panel.querySelectorAll("select[data-vocabulary]")) {
-    for (const [code, label] of Object.entries(words[select.dataset.vocabulary])) {
-      select.append(new Option(label, code));
-    }
-  }
+  await fillChoices(panel);
   const current = document.body.dataset;
   panel.querySelector("[name=category]").value = current.category || "";
   panel.querySelector("[name=severity]").value = current.severity || "";
@@ -191,17 +153,6 @@ async function refresh() {
   render(await read(`/v1/incidents/${incidentId()}`));
 }
 
-function follow(again) {
-  // Every change of the log reaches the page through the board's live feed: the page reads its data
-  // again (at most twice a second), so new incidents and a second officer's decision show without a reload.
-  let pending = null;
-  const source = new EventSource("/v1/live/situation");
-  source.addEventListener("situation", () => {
-    if (pending) return;
-    pending = setTimeout(() => { pending = null; again().catch(() => {}); }, 500);
-  });
-}
-
 async function incident() {
   await refresh();
   await actions();
@@ -209,7 +160,4 @@ async function incident() {
   document.body.dataset.ready = "true";
 }
 
-(document.body.dataset.page === "daftar" ? list : incident)().catch((error) => {
-  document.querySelector("main").prepend(Object.assign(document.createElement("p"),
-    { className: "galat", textContent: `Gagal memuat (${error.message}). Muat ulang halaman.` }));
-});
+(document.body.dataset.page === "daftar" ? list : incident)().catch(failed);

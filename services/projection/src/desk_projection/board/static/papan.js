@@ -19,7 +19,9 @@ function tileFor(code) {
   tile.className = "tile";
   tile.dataset.code = code;
   tile.innerHTML = '<h2><a></a></h2><div class="level"></div><div class="open"></div>' +
-                   '<div class="counts"></div><div class="cats"></div><div class="last"></div>';
+                   '<div class="counts"></div><div class="cats"></div><div class="last"></div>' +
+                   '<svg class="trend" viewBox="0 0 100 20" preserveAspectRatio="none" role="img">' +
+                   '<title></title><polyline points=""></polyline></svg>';
   tile.querySelector("a").href = `/papan/${code}`;
   return tile;
 }
@@ -35,6 +37,7 @@ function byRegency(kecamatan) {
     const r = regencies.get(code) || { code, name: k.regency_name || code, incidents: 0, reports: 0,
                                        by_category: {}, by_severity: {}, level: "aman", last_report_at: null };
     r.incidents += k.incidents;
+    r.trend = (k.trend || []).map((n, i) => n + ((r.trend || [])[i] || 0));
     r.reports += k.reports;
     for (const [key, n] of Object.entries(k.by_category)) r.by_category[key] = (r.by_category[key] || 0) + n;
     for (const [key, n] of Object.entries(k.by_severity)) r.by_severity[key] = (r.by_severity[key] || 0) + n;
@@ -68,12 +71,41 @@ function render(situation) {
     const cats = Object.entries(k.by_category).sort((a, b) => b[1] - a[1]).slice(0, 2);
     text(tile.querySelector(".cats"), cats.map(([c, n]) => `${CATEGORY_LABELS[c] || c} ${n}`).join(", "));
     text(tile.querySelector(".last"), `Laporan terakhir: ${time(k.last_report_at)}`);
+    trend(tile, k.trend || []);
     if (tiles.children[index] !== tile) tiles.insertBefore(tile, tiles.children[index] || null);
   });
+  placeOnMap(tiles, sorted);
   text(document.getElementById("total"), situation.incidents);
   SEVERITIES.forEach((s) => text(document.getElementById(`n-${s}`), situation.by_severity[s] || 0));
   text(document.getElementById("updated"), new Date().toLocaleTimeString("id-ID"));
   document.body.dataset.position = situation.position;
+}
+
+// The last 24 hours of reports as a line: its height relative to the busiest hour of that tile.
+function trend(tile, counts) {
+  const line = tile.querySelector("polyline");
+  const most = Math.max(1, ...counts);
+  const step = counts.length > 1 ? 100 / (counts.length - 1) : 100;
+  const points = counts.map((n, i) => `${(i * step).toFixed(1)},${(19 - (n / most) * 18).toFixed(1)}`).join(" ");
+  if (line.getAttribute("points") !== points) line.setAttribute("points", points);
+  const total = counts.reduce((a, b) => a + b, 0);
+  text(tile.querySelector("title"), `${total} laporan dalam 24 jam terakhir`);
+  tile.dataset.trend = counts.join(",");
+}
+
+// Tiles sit where their kecamatan lies on the regency's map when every one of them has a place.
+let mapPlaces = {};
+function placeOnMap(tiles, places) {
+  const mapped = tiles.dataset.kind === "kecamatan" && places.length > 0 && places.every((p) => mapPlaces[p.code]);
+  tiles.dataset.map = mapped;
+  if (!mapped) return;
+  const columns = Math.max(...places.map((p) => mapPlaces[p.code][1]));
+  tiles.style.setProperty("--columns", columns);
+  for (const p of places) {
+    const tile = tiles.querySelector(`.tile[data-code="${p.code}"]`);
+    tile.style.setProperty("--row", mapPlaces[p.code][0]);
+    tile.style.setProperty("--col", mapPlaces[p.code][1]);
+  }
 }
 
 function connect() {
@@ -84,4 +116,7 @@ function connect() {
   feed.onerror = () => { status.dataset.state = "terputus"; text(status, "Terputus, mencoba menyambung lagi…"); };
 }
 
-connect();
+fetch("/v1/layout", { credentials: "same-origin" })
+  .then((answer) => (answer.ok ? answer.json() : {}))
+  .catch(() => ({}))
+  .then((places) => { mapPlaces = places; connect(); });
