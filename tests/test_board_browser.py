@@ -193,6 +193,7 @@ def test_an_officer_verifies_on_the_incident_page_and_a_second_browser_sees_it(
     assert leader.evaluate("window.sameDocument") is True  # no reload  # type: ignore[attr-defined]
     timeline = leader.inner_text("#riwayat")  # type: ignore[attr-defined]
     assert "Diverifikasi petugas" in timeline and "Dicek ke Panwascam" in timeline
+    assert "petugas.desk" in timeline  # who did it, by login
     assert leader.get_attribute("body", "data-severity") == "tinggi"  # type: ignore[attr-defined]
     desk.screenshot(path=str(ARTIFACTS / "insiden-petugas.png"), full_page=True)  # type: ignore[attr-defined]
     leader.screenshot(path=str(ARTIFACTS / "insiden-pimpinan.png"), full_page=True)  # type: ignore[attr-defined]

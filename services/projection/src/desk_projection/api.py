@@ -155,6 +155,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
             raise HTTPException(status_code=404, detail=f"incident {incident_id} not found")
         detail = incident_detail(row, events, directory, incident_reports, assignments, datetime.now(UTC),
                                  redact=not principal.may(Capability.READ_PERSONAL))
+        detail.actors = _logins(request, detail)
         if row.reporter is not None:
             if principal.may(Capability.READ_PERSONAL):
                 detail.reporter = await _reporter(request, principal, Sealed.model_validate(row.reporter),
@@ -264,6 +265,17 @@ def _incident(engine: Engine, incident_id: uuid.UUID) -> tuple[Row | None, list[
             return None, [], [], []
         return (row, list(queries.incident_timeline(conn, incident_id)), list(queries.incident_reports(
             conn, incident_id)), list(queries.incident_assignments(conn, incident_id)))
+
+
+def _logins(request: Request, detail: IncidentDetail) -> dict[str, str]:
+    """Who 'person:<id>' in the timeline is, by login (a work identity, not personal data)."""
+    guard = getattr(request.app.state, "people_guard", None)
+    people = getattr(guard, "people", None)
+    if people is None:
+        return {}
+    named = {str(e.summary.get("by")) for e in detail.timeline if str(e.summary.get("by", "")).startswith("person:")}
+    found = {actor: people.by_id.get(actor.removeprefix("person:")) for actor in named}
+    return {actor: person.login for actor, person in found.items() if person is not None}
 
 
 async def _reporter(request: Request, principal: Principal, sealed: Sealed, what: str) -> ReporterShown:

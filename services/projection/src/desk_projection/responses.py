@@ -159,6 +159,7 @@ class IncidentDetail(IncidentItem):
         None, description="Who reported it: only for desk officers and auditors (each showing is recorded in the "
                           "log); null for other roles and for reports without one.")
     reporter_redacted: bool = Field(False, description="There is a reporter, hidden from this person's role.")
+    actors: dict[str, str] = Field({}, description="The login of each person the timeline names ('person:<id>').")
     reports: list[IncidentReportItem] = Field([], description="Every report of the incident, oldest first.")
     assignments: list[AssignmentItem] = Field([], description="The agencies that must act, with their deadlines.")
 

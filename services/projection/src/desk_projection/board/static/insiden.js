@@ -17,8 +17,8 @@ const EVENTS = {
   AlertAcknowledged: "Peringatan dikonfirmasi",
 };
 
-function detail(entry) {
-  const s = entry.summary || {};
+function detail(entry, actors) {
+  const s = { ...entry.summary, by: actors[entry.summary?.by] || entry.summary?.by };
   const parts = [];
   for (const key of ["liaison_unit", "liaison_id", "recipients", "via", "by", "reason", "agency", "stage", "note",
                      "category", "severity"]) {
@@ -89,7 +89,7 @@ function render(found) {
     const li = document.createElement("li");
     li.dataset.event = entry.event_type;
     li.textContent = `${when(entry.occurred_at)} · ${EVENTS[entry.event_type] || entry.event_type}` +
-      (detail(entry) ? ` — ${detail(entry)}` : "");
+      (detail(entry, found.actors || {}) ? ` — ${detail(entry, found.actors || {})}` : "");
     timeline.append(li);
   }
 }
