@@ -1,4 +1,4 @@
-"""`desk-projection` / `python -m desk_projection`: serve (default) or rebuild."""
+"""`desk-projection` / `python -m desk_projection`: serve (default), rebuild, or check the read models."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
+from datetime import date
+from pathlib import Path
 
 from desk_projection.bootstrap import rebuild, serve, tune_garbage_collector
+from desk_projection.daily.command import daily_report
 from desk_projection.progress import Progress
 from desk_projection.settings import ProjectionSettings
 from desk_shared.runtime.log_reader import ReadTotals
@@ -19,9 +22,25 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="desk-projection", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="project the event log and serve the query API (default)")
-    rebuild_cmd = commands.add_parser("rebuild", help="replay the whole log into an empty database, then exit")
-    rebuild_cmd.add_argument("--database-url", required=True, help="SQLAlchemy URL of the (empty) target database")
+    rebuild_cmd = commands.add_parser("rebuild", help="replay the whole log into fresh tables swapped in for the live "
+                                                      "ones (--swap), or into an empty database, then exit")
+    rebuild_cmd.add_argument("--database-url", help="SQLAlchemy URL of the (empty) target database; with --swap, of "
+                                                    "the live one (default DESK_PROJECTION_DATABASE_URL)")
+    rebuild_cmd.add_argument("--swap", action="store_true", help="rebuild in fresh tables of the live database and "
+                                                                 "swap them in while it serves (the default without "
+                                                                 "--database-url)")
     rebuild_cmd.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
+    check_cmd = commands.add_parser("check", help="rebuild in fresh tables at the live position and report every "
+                                                  "difference from the live tables (exit 0 none, 1 some, 2 error)")
+    check_cmd.add_argument("--database-url", help="SQLAlchemy URL of the live database "
+                                                  "(default DESK_PROJECTION_DATABASE_URL)")
+    check_cmd.add_argument("--show", type=int, default=20, help="differences shown at most (all are counted)")
+    check_cmd.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
+    report_cmd = commands.add_parser("daily-report", help="write the daily situation report (PDF) of one day")
+    report_cmd.add_argument("--date", required=True, type=date.fromisoformat, help="the day, YYYY-MM-DD (WIB)")
+    report_cmd.add_argument("--out", required=True, type=Path, help="the PDF file to write (replaced whole)")
+    report_cmd.add_argument("--regency", help="only this regency, e.g. 11.13 (default: every area, and the "
+                                              "kecamatan of DESK_PROJECTION_REGION_REGENCIES listed)")
     return parser
 
 
@@ -46,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     bus = BusSettings()
     setup_logging(bus.log_level, "projection")
+    if args.command == "daily-report":
+        return daily_report(args.date, args.out, args.regency)
+    if args.command == "check" or (args.command == "rebuild" and (args.swap or not args.database_url)):
+        from desk_projection.fresh_tables.commands import check_command, settings_for, swap_command
+
+        shown = None if args.no_progress else progress_display
+        if args.command == "check":
+            return check_command(settings_for(args.database_url), bus, shown, args.show)
+        return swap_command(settings_for(args.database_url), bus, shown)
     if args.command == "rebuild":
         settings = ProjectionSettings(database_url=args.database_url)
         tune_garbage_collector(settings)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine, Row
@@ -23,6 +23,9 @@ from desk_shared.runtime.process import sleep_unless
 
 log = logging.getLogger(__name__)
 
+REFRESH_SECONDS = 30.0
+"""A snapshot is read again this often even when the position stays: rows can change under it (the read
+models swapped in by `desk-projection rebuild --swap`) and the trends' hours turn."""
 HEARTBEAT_SECONDS = 15.0
 """A comment line this often keeps proxies from closing an idle stream (and finds closed ones)."""
 
@@ -61,6 +64,7 @@ class Snapshot:
     """As last read from the hourly counts (kept for the next snapshot)."""
     trend_now: dict[str, list[int]]
     """Each kecamatan's 24-hour trend at this snapshot."""
+    read_at: float = field(default_factory=time.monotonic)
 
 
 def read_snapshot(engine: Engine, trends: Trends | None = None) -> Snapshot:
@@ -90,7 +94,8 @@ class SituationFeed:
 
     def _read(self, known: Snapshot | None) -> Snapshot | None:
         with self._engine.connect() as conn:
-            if known is not None and queries.position(conn) == known.position:
+            if (known is not None and queries.position(conn) == known.position
+                    and time.monotonic() - known.read_at < REFRESH_SECONDS):
                 return None
         return read_snapshot(self._engine, known.trends if known else None)
 
@@ -109,14 +114,19 @@ class SituationFeed:
             await sleep_unless(stop, self._interval)
 
     async def events(self, view: Callable[[Snapshot], Situation]) -> AsyncIterator[str]:
-        """The stream of one board: its situation now, then at every change (a heartbeat between)."""
-        sent: int | None = None
+        """The stream of one board: its situation now, then at every move of the log (pages read again
+        what they show on each), and when a refresh at the same position shows something else; a
+        heartbeat between."""
+        seen: Snapshot | None = None
+        sent = ("", -1)
         while True:
             snapshot = self._snapshot
-            if snapshot is not None and snapshot.position != sent:
-                sent = snapshot.position
+            if snapshot is not None and snapshot is not seen:
+                seen = snapshot
                 data = view(snapshot).model_dump_json()
-                yield f"event: situation\nid: {sent}\ndata: {data}\n\n"
+                if (data, snapshot.position) != sent:
+                    sent = (data, snapshot.position)
+                    yield f"event: situation\nid: {snapshot.position}\ndata: {data}\n\n"
                 continue
             async with self._changed:
                 try:
