@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from desk_projection.api import create_app
+from desk_projection.board.live import read_snapshot
 from desk_projection.database import make_engine
 from desk_projection.projector import Delivered, Projector
 from desk_projection.settings import DESK_TIME_ZONE, ProjectionSettings
@@ -106,3 +107,21 @@ def test_response_times_and_areas(client: TestClient) -> None:
 @pytest.mark.parametrize("params", [{"days": 0}, {"days": 91}, {"bucket": "minute"}, {"days": 8, "bucket": "hour"}])
 def test_bad_chart_requests_are_422(client: TestClient, params: dict[str, object]) -> None:
     assert client.get("/v1/stats", params=params).status_code == 422
+
+
+def test_a_snapshot_counting_only_new_reports_equals_one_read_whole(engine: Engine) -> None:
+    events = stories()
+    projector = Projector(engine)
+    projector.apply_batch(0, [Delivered(i + 1, e) for i, e in enumerate(events)])
+    first = read_snapshot(engine)
+    arriving = [at(samples.report_submitted(100 + n, kecamatan=("11.13.02", "11.13.09")[n % 2]), datetime.now(UTC))
+                for n in range(3)]  # as reports arrive: now
+    projector.apply_batch(len(events), [Delivered(len(events) + i + 1, e) for i, e in enumerate(arriving)])
+    counted = read_snapshot(engine, first)  # only the reports above the first's tally
+    whole = read_snapshot(engine)
+    assert counted.read_at == first.read_at and whole.read_at > first.read_at
+    assert counted.position == whole.position > first.position
+    assert sorted(counted.report_counts, key=str) == sorted(whole.report_counts, key=str)
+    assert counted.trend_now == whole.trend_now
+    assert sum(k.n for k in whole.report_counts) == len(AGES_MINUTES) + 3
+    assert whole.trend_now["11.13.09"][-1] == 1

@@ -178,7 +178,8 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
     def situation(principal: Reader) -> Situation:
         """Per kecamatan of the person's areas: its alert level and open incidents by category and
         severity, worst first."""
-        return situation_of(read_snapshot(engine), principal)
+        snapshot = feed.snapshot if feed is not None else None  # at most one watcher's interval old
+        return situation_of(snapshot or read_snapshot(engine), principal)
 
     def situation_of(snapshot: Snapshot, principal: Principal, seed_scope: bool = True) -> Situation:
         return build_situation(snapshot.position, snapshot.incident_counts, snapshot.report_counts, directory,

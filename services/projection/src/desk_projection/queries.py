@@ -160,12 +160,14 @@ def levels(conn: Connection) -> Sequence[Row]:
     return conn.execute(sa.select(area_levels).order_by(area_levels.c.kecamatan_code)).all()
 
 
-def report_counts(conn: Connection) -> Sequence[Row]:
-    """(kecamatan_code, n, last_submitted_at) per kecamatan with reports."""
+def report_counts(conn: Connection, after: int = 0) -> Sequence[Row]:
+    """(kecamatan_code, n, last_submitted_at, last_seq) per kecamatan, of the reports at log sequences
+    above `after` (all of them by default)."""
     return conn.execute(
         sa.select(reports.c.kecamatan_code, sa.func.count().label("n"),
-                  sa.func.max(reports.c.submitted_at).label("last_submitted_at"))
-        .group_by(reports.c.kecamatan_code)).all()
+                  sa.func.max(reports.c.submitted_at).label("last_submitted_at"),
+                  sa.func.max(reports.c.stream_seq).label("last_seq"))
+        .where(reports.c.stream_seq > after).group_by(reports.c.kecamatan_code)).all()
 
 
 def skipped(conn: Connection) -> tuple[int, Row | None]:

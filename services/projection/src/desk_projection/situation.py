@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy.engine import Row
 
@@ -20,7 +21,7 @@ from desk_shared.contracts.regions import RegionDirectory
 from desk_shared.contracts.taxonomy import Severity
 
 
-def build_situation(position: int, incident_counts: Iterable[Row], report_counts: Iterable[Row],
+def build_situation(position: int, incident_counts: Iterable[Row], report_counts: Iterable[Any],
                     directory: RegionDirectory, regency_codes: frozenset[str], scope: Areas,
                     levels: Mapping[str, str] | None = None, seed_scope: bool = True,
                     trends: Mapping[str, list[int]] | None = None) -> Situation:

@@ -21,7 +21,7 @@ reports = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column("stream_seq", sa.BigInteger, nullable=False),
+    sa.Column("stream_seq", sa.BigInteger, nullable=False, index=True),
     sa.Column("reporter", sa.JSON, nullable=True),
     # the reporter's personal data exactly as sealed in the log: opened (and recorded) only when shown
     sa.Column("category", sa.String(40), nullable=True),  # the report's own automatic classification

@@ -24,21 +24,42 @@ from desk_shared.runtime.process import sleep_unless
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 30.0
-"""A snapshot is read again this often even when the position stays: rows can change under it (the read
-models swapped in by `desk-projection rebuild --swap`) and the trends' hours turn."""
+"""A snapshot is read whole again this often, even when the position stays: rows can change under it
+(read models swapped in by `desk-projection rebuild --swap`) and the trends' hours turn. Between, only
+the reports added since the last snapshot are counted."""
 HEARTBEAT_SECONDS = 15.0
 """A comment line this often keeps proxies from closing an idle stream (and finds closed ones)."""
 
 
-TREND_SECONDS = 60.0
-"""The hourly trends are read again this often (and when the hour turns); between, new reports are added
-to the current hour from the per-kecamatan totals every snapshot reads anyway."""
+@dataclass(frozen=True)
+class KecamatanReports:
+    kecamatan_code: str
+    n: int
+    last_submitted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReportTally:
+    """Reports per kecamatan, counted up to the report at log sequence `upto`. Batches commit in log
+    order, so every report at or below it is counted and a later count needs only those above it."""
+
+    upto: int
+    by_kecamatan: dict[str, KecamatanReports]
+
+    def plus(self, rows: Sequence[Row]) -> ReportTally:
+        counted = dict(self.by_kecamatan)
+        upto = self.upto
+        for row in rows:
+            known = counted.get(row.kecamatan_code)
+            last = max((t for t in (known.last_submitted_at if known else None, row.last_submitted_at) if t),
+                       default=None)
+            counted[row.kecamatan_code] = KecamatanReports(row.kecamatan_code, (known.n if known else 0) + row.n, last)
+            upto = max(upto, int(row.last_seq))
+        return ReportTally(upto, counted)
 
 
 @dataclass(frozen=True)
 class Trends:
-    read_at: float
-    """time.monotonic() when read"""
     start: datetime
     by_kecamatan: dict[str, list[int]]
     totals: dict[str, int]
@@ -58,28 +79,41 @@ class Trends:
 class Snapshot:
     position: int
     incident_counts: Sequence[Row]
-    report_counts: Sequence[Row]
+    tally: ReportTally
     levels: dict[str, str]
     trends: Trends
     """As last read from the hourly counts (kept for the next snapshot)."""
     trend_now: dict[str, list[int]]
     """Each kecamatan's 24-hour trend at this snapshot."""
     read_at: float = field(default_factory=time.monotonic)
+    """When the snapshot was last read whole (time.monotonic())."""
+    views: dict[object, str] = field(default_factory=dict, compare=False)
+    """Each distinct view of it sent to boards, as sent (boards of people with the same areas share one)."""
+
+    @property
+    def report_counts(self) -> list[KecamatanReports]:
+        return list(self.tally.by_kecamatan.values())
 
 
-def read_snapshot(engine: Engine, trends: Trends | None = None) -> Snapshot:
-    """The situation's rows now; the hourly counts of `trends` unless they are older than TREND_SECONDS
-    or from an hour that has turned."""
+def read_snapshot(engine: Engine, previous: Snapshot | None = None) -> Snapshot:
+    """The situation's rows now. After `previous` (read whole less than REFRESH_SECONDS ago, in the same
+    hour) only the reports added since are counted and the hourly trends are kept."""
     start = hour_start(datetime.now(UTC), TREND_HOURS)
+    whole = previous is None or time.monotonic() - previous.read_at >= REFRESH_SECONDS
     with engine.connect() as conn:  # one transaction: counts and position agree
         position = queries.position(conn)
-        report_counts = queries.report_counts(conn)
-        totals = {row.kecamatan_code: int(row.n) for row in report_counts}
-        if trends is None or trends.start != start or time.monotonic() - trends.read_at > TREND_SECONDS:
-            trends = Trends(time.monotonic(), start, kecamatan_trends(queries.hourly_reports(conn, start), start),
-                            totals)
-        return Snapshot(position, queries.incident_counts(conn), report_counts,
-                        {row.kecamatan_code: row.level for row in queries.levels(conn)}, trends, trends.now(totals))
+        if whole or previous is None:
+            tally = ReportTally(0, {}).plus(queries.report_counts(conn))
+        else:
+            tally = previous.tally.plus(queries.report_counts(conn, after=previous.tally.upto))
+        totals = {code: k.n for code, k in tally.by_kecamatan.items()}
+        if whole or previous is None or previous.trends.start != start:
+            trends = Trends(start, kecamatan_trends(queries.hourly_reports(conn, start), start), totals)
+        else:
+            trends = previous.trends
+        return Snapshot(position, queries.incident_counts(conn), tally,
+                        {row.kecamatan_code: row.level for row in queries.levels(conn)}, trends, trends.now(totals),
+                        time.monotonic() if whole or previous is None else previous.read_at)
 
 
 class SituationFeed:
@@ -97,7 +131,7 @@ class SituationFeed:
             if (known is not None and queries.position(conn) == known.position
                     and time.monotonic() - known.read_at < REFRESH_SECONDS):
                 return None
-        return read_snapshot(self._engine, known.trends if known else None)
+        return read_snapshot(self._engine, known)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Watch the position until `stop`; a failing read is logged and tried again."""
@@ -113,17 +147,19 @@ class SituationFeed:
                     self._changed.notify_all()
             await sleep_unless(stop, self._interval)
 
-    async def events(self, view: Callable[[Snapshot], Situation]) -> AsyncIterator[str]:
-        """The stream of one board: its situation now, then at every move of the log (pages read again
-        what they show on each), and when a refresh at the same position shows something else; a
-        heartbeat between."""
+    async def events(self, view: Callable[[Snapshot], Situation], key: object) -> AsyncIterator[str]:
+        """The stream of one board (`key`: its person's areas): its situation now, then at every move of
+        the log (pages read again what they show on each), and when a refresh at the same position shows
+        something else; a heartbeat between."""
         seen: Snapshot | None = None
         sent = ("", -1)
         while True:
             snapshot = self._snapshot
             if snapshot is not None and snapshot is not seen:
                 seen = snapshot
-                data = view(snapshot).model_dump_json()
+                data = snapshot.views.get(key)
+                if data is None:  # the first board of these areas to see this snapshot renders it for all
+                    data = snapshot.views[key] = view(snapshot).model_dump_json()
                 if (data, snapshot.position) != sent:
                     sent = (data, snapshot.position)
                     yield f"event: situation\nid: {snapshot.position}\ndata: {data}\n\n"

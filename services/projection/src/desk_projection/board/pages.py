@@ -93,7 +93,8 @@ def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principa
                                                    "content": {"text/event-stream": {}}}},
                 summary="The situation of the person's areas now and at every change (Server-Sent Events)")
     async def live(principal: Reader) -> StreamingResponse:
-        events = feed.events(lambda snapshot: situation_of(snapshot, principal))
+        events = feed.events(lambda snapshot: situation_of(snapshot, principal),
+                             key=(principal.areas.regencies, principal.areas.kecamatan))
         return StreamingResponse(events, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -1,7 +1,7 @@
 """Full-text search over the reports' text: an FTS5 index kept by triggers on SQLite, a GIN
 index over the text's `simple` tsvector on PostgreSQL (no stemming: Bahasa Indonesia has no
 PostgreSQL dictionary, and officers search for the words they saw). And reports by the time they
-arrived, for the board's 24-hour trends and charts.
+arrived (the board's 24-hour trends and charts) and by log position (the board counts only new ones).
 
 Revision ID: 0007
 Revises: 0006
@@ -35,6 +35,7 @@ SQLITE_DOWN = ("DROP TRIGGER reports_fts_update", "DROP TRIGGER reports_fts_dele
 
 def upgrade() -> None:
     op.create_index("ix_reports_submitted_at", "reports", ["submitted_at"])
+    op.create_index("ix_reports_stream_seq", "reports", ["stream_seq"])
     if op.get_bind().dialect.name == "sqlite":
         for statement in SQLITE_UP:
             op.execute(statement)
@@ -49,3 +50,4 @@ def downgrade() -> None:
     else:
         op.drop_index("ix_reports_text_search", table_name="reports")
     op.drop_index("ix_reports_submitted_at", table_name="reports")
+    op.drop_index("ix_reports_stream_seq", table_name="reports")
