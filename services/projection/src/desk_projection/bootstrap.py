@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,7 @@ def safe_url(url: str) -> str:
 
 async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event) -> None:
     """Migrate, then run the reader and the API until `stop` is set."""
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)
     writer = make_engine(settings.database_url, writer=True, sqlite=settings.sqlite_writing())
     reading = make_engine(settings.database_url)
     try:

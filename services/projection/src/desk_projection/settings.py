@@ -33,6 +33,10 @@ class ProjectionSettings(BaseSettings):
     gc_threshold: int = Field(20_000, ge=0, description="Allocations between collections of the youngest "
                                                        "generation (Python's default 700 costs about a fifth of the "
                                                        "throughput); 0 leaves the collector as it is.")
+    switch_interval_ms: float = Field(1.0, gt=0, le=100, description="How long a thread may hold Python's GIL "
+                                                                     "before another may run (Python's default: "
+                                                                     "5 ms): the API's requests wait less behind "
+                                                                     "the thread applying the log.")
     sqlite_cache_mb: int = Field(128, ge=1, description="SQLite writer's page cache.")
     sqlite_mmap_mb: int = Field(512, ge=0, description="SQLite writer's memory-mapped reads (0: none).")
     sqlite_wal_autocheckpoint_pages: int = Field(20_000, ge=1, description="WAL pages between SQLite checkpoints.")
