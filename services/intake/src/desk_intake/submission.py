@@ -36,7 +36,9 @@ IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,200}$
 class SubmitReport(BaseModel):
     """A report as an agency sends it (HTTP body or NATS request)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    """No stripping before the constraints: what the schema documents (lengths, code patterns) holds for
+    the body as sent; only the text is stripped, after its length is checked."""
 
     kecamatan: KecamatanCode = Field(description="Kecamatan code, dotted (e.g. 11.13.01).")
     village: VillageCode | None = Field(None, description="Village (desa/kelurahan) code inside that kecamatan.")
@@ -52,6 +54,13 @@ class SubmitReport(BaseModel):
     reporter: ReporterDetails | None = Field(
         None, description="Who reported it (name, phone): personal data, sealed with the report's own key before it "
                           "is stored, shown only to desk officers and auditors, erasable.")
+
+    @field_validator("text")
+    @classmethod
+    def _stripped_text(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the text is empty (only spaces)")
+        return text.strip()
 
     @field_validator("kecamatan")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import AwareDatetime, BaseModel
 from sqlalchemy.engine import Engine, Row
@@ -200,7 +201,8 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         day (WIB days) by their own category, and the minutes from an incident's opening to its escalation,
         its first acknowledgement and its closing, for incidents opened in that time."""
         if bucket == "hour" and days > 7:
-            raise HTTPException(422, "hourly buckets cover at most 7 days; ask for bucket=day")
+            raise RequestValidationError([{"type": "value_error", "loc": ("query", "days"), "input": days,
+                                           "msg": "hourly buckets cover at most 7 days; ask for bucket=day"}])
         now = datetime.now(UTC)
         start = hour_start(now, days * 24)
         with engine.connect() as conn:

@@ -122,13 +122,13 @@ async def rebuild(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.
             log.error("%s already holds a projection: rebuild only into an empty database",
                       safe_url(settings.database_url))
             return None
-        target = await _last_sequence(bus)
+        target = await stream_last_sequence(bus)
         log.info("rebuilding %s from the log, sequences 1..%d", safe_url(settings.database_url), target)
         reader = log_reader(projector, settings, bus, dead_letter=False, client_name="desk-projection-rebuild")
         if progress is None:
             return await reader.run(stop, stop_at=target)
         report = progress(0, target)
-        showing = asyncio.create_task(_report_progress(reader, report))
+        showing = asyncio.create_task(report_progress(reader, report))
         try:
             return await reader.run(stop, stop_at=target)
         finally:
@@ -138,14 +138,14 @@ async def rebuild(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.
         writer.dispose()
 
 
-async def _report_progress(reader: LogReader, report: Callable[[ReadTotals], None],
-                           interval: float = 0.2) -> None:
+async def report_progress(reader: LogReader, report: Callable[[ReadTotals], None],
+                          interval: float = 0.2) -> None:
     while True:
         report(reader.totals)
         await asyncio.sleep(interval)
 
 
-async def _last_sequence(bus: BusSettings) -> int:
+async def stream_last_sequence(bus: BusSettings) -> int:
     nc = await asyncio.wait_for(connect(bus, "desk-projection-rebuild"), 10)
     try:
         js = nc.jetstream()

@@ -82,10 +82,10 @@ def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principa
     for path, (name, summary) in PAGES.items():
         simple_page(path, name, summary)
 
-    @router.get("/v1/layout", tags=["board"], response_model=dict[str, tuple[int, int]], responses=AUTH_RESPONSES,
+    @router.get("/v1/layout", tags=["board"], response_model=dict[str, list[int]], responses=AUTH_RESPONSES,
                 summary="Each kecamatan's [row, column] on the board's map grid")
-    def map_layout(_: Reader) -> dict[str, tuple[int, int]]:
-        return places
+    def map_layout(_: Reader) -> dict[str, list[int]]:
+        return {code: list(place) for code, place in places.items()}
 
     @router.get("/v1/live/situation", tags=["board"], response_class=StreamingResponse,
                 responses={**AUTH_RESPONSES, 200: {"description": "`event: situation` with a Situation as data, "

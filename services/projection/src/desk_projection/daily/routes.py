@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
@@ -48,7 +49,7 @@ def daily_report_router(engine: Engine, directory: RegionDirectory, regency_code
 
     @router.get("/laporan/harian", response_class=Response, responses={
         200: {"content": {"application/pdf": {}}, "description": "The report (A4, Bahasa Indonesia)"},
-        422: {"description": "A date in the future or before 2000, or not a date"}, **AUTH_RESPONSES})
+        **AUTH_RESPONSES})
     async def daily_report(principal: Reader, tanggal: Annotated[date | None, Query(
             description="The day (YYYY-MM-DD, WIB); today when absent.", examples=["2024-11-27"])] = None) -> Response:
         """The 'Laporan situasi harian' of the person's areas for Bupati and Forkopimda: the situation
@@ -58,7 +59,8 @@ def daily_report_router(engine: Engine, directory: RegionDirectory, regency_code
         day = tanggal or generated.astimezone(DESK_TZ).date()
         problem = check_day(day, generated.astimezone(DESK_TZ).date())
         if problem is not None:
-            raise HTTPException(422, problem)
+            raise RequestValidationError([{"type": "value_error", "loc": ("query", "tanggal"), "msg": problem,
+                                           "input": tanggal.isoformat() if tanggal else None}])
         facts = await run_in_threadpool(read_day_from, engine, day, DESK_TZ, principal.areas, directory,
                                         regencies=regency_codes, now=generated)
         document = await run_in_threadpool(render, facts, title, generated)

@@ -14,13 +14,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from desk_projection.bootstrap import safe_url, tune_garbage_collector
+from desk_projection.bootstrap import safe_url, stream_last_sequence, tune_garbage_collector
 from desk_projection.checkpoint import read_checkpoint
 from desk_projection.database import make_engine
 from desk_projection.fresh_tables.compare import Comparison, Difference, TableCounts, compare
 from desk_projection.fresh_tables.held import HeldConnection
 from desk_projection.fresh_tables.place import FreshTables, Unsupported, fresh_tables
-from desk_projection.fresh_tables.replay import Interrupted, ProgressFactory, replay, stream_last_sequence
+from desk_projection.fresh_tables.replay import Interrupted, ProgressFactory, replay
 from desk_projection.fresh_tables.swap import Swapped, SwapRefused, swap_in
 from desk_projection.projector import CHECKPOINT
 from desk_projection.settings import ProjectionSettings

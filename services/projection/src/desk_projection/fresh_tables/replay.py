@@ -8,13 +8,11 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
-from desk_projection.bootstrap import log_reader
+from desk_projection.bootstrap import log_reader, report_progress
 from desk_projection.projector import Projector
 from desk_projection.settings import ProjectionSettings
-from desk_shared.runtime.bus import connect
-from desk_shared.runtime.log_reader import LogReader, ReadTotals
+from desk_shared.runtime.log_reader import ReadTotals
 from desk_shared.runtime.settings import BusSettings
-from desk_shared.runtime.streams import ensure_streams
 
 ProgressFactory = Callable[[int, int], Callable[[ReadTotals], None]]
 """`progress(start, target)` makes the function shown the totals as they grow (see __main__)."""
@@ -40,7 +38,7 @@ async def replay(fresh: Engine, settings: ProjectionSettings, bus: BusSettings, 
         totals = await reader.run(stop, stop_at=target)
     else:
         report = progress(start, target)
-        showing = asyncio.create_task(_show(reader, report))
+        showing = asyncio.create_task(report_progress(reader, report))
         try:
             totals = await reader.run(stop, stop_at=target)
         finally:
@@ -52,19 +50,3 @@ async def replay(fresh: Engine, settings: ProjectionSettings, bus: BusSettings, 
             raise Interrupted(f"stopped at position {reached} of {target}")
         raise RuntimeError(f"the fresh tables reached {reached}, not {target}")
     return totals
-
-
-async def _show(reader: LogReader, report: Callable[[ReadTotals], None], interval: float = 0.2) -> None:
-    while True:
-        report(reader.totals)
-        await asyncio.sleep(interval)
-
-
-async def stream_last_sequence(bus: BusSettings) -> int:
-    nc = await asyncio.wait_for(connect(bus, CLIENT_NAME), 10)
-    try:
-        js = nc.jetstream()
-        await ensure_streams(js, bus)
-        return int((await js.stream_info(bus.stream_name)).state.last_seq)
-    finally:
-        await nc.close()
