@@ -88,6 +88,7 @@ def test_a_report_appears_on_an_open_board_within_two_seconds_and_its_tile_turns
         "([t, c]) => getComputedStyle(document.querySelector(t)).backgroundColor === c", arg=[tile, expected],
         timeout=3000)
     assert "kritis 1" in page.inner_text(tile)  # type: ignore[attr-defined]
+    assert "otomatis 1 · terverifikasi 0" in page.inner_text(tile)  # type: ignore[attr-defined]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "papan-siaga.png"), full_page=True)  # type: ignore[attr-defined]
 

@@ -178,6 +178,7 @@ def test_situation_per_kecamatan(client: TestClient, log: list[Event]) -> None:
         Counter(e.payload.severity.value for e in mine))
     assert blangkejeren["highest_severity"] == max((e.payload.severity for e in mine), key=lambda s: s.rank).value
     assert blangkejeren["last_report_at"] is not None
+    assert blangkejeren["unverified"] == sum(e.payload.automated for e in mine) > 0
     quiet = places["11.14.01"]
     assert (quiet["incidents"], quiet["highest_severity"], quiet["last_report_at"]) == (0, None, None)
     ranks = [Severity(k["highest_severity"]).rank if k["highest_severity"] else -1 for k in body["kecamatan"]]

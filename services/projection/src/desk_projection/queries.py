@@ -116,12 +116,14 @@ OPEN = ("triaged", "escalated")
 
 
 def incident_counts(conn: Connection) -> Sequence[Row]:
-    """(kecamatan_code, category, severity, n, last_opened_at) of open incidents, for every combination present."""
+    """(kecamatan_code, category, severity, automated, n, last_opened_at) of open incidents, for every
+    combination present."""
     return conn.execute(
-        sa.select(incidents.c.kecamatan_code, incidents.c.category, incidents.c.severity,
+        sa.select(incidents.c.kecamatan_code, incidents.c.category, incidents.c.severity, incidents.c.automated,
                   sa.func.count().label("n"), sa.func.max(incidents.c.opened_at).label("last_opened_at"))
         .where(incidents.c.status.in_(OPEN))
-        .group_by(incidents.c.kecamatan_code, incidents.c.category, incidents.c.severity)).all()
+        .group_by(incidents.c.kecamatan_code, incidents.c.category, incidents.c.severity,
+                  incidents.c.automated)).all()
 
 
 def incident_reports(conn: Connection, incident_id: uuid.UUID) -> Sequence[Row]:

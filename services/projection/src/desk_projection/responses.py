@@ -183,6 +183,8 @@ class KecamatanSituation(BaseModel):
     last_report_at: datetime | None
     level: str = Field("aman", description="The kecamatan's alert level: aman, waspada, siaga or awas.")
     level_label: str = "Aman"
+    unverified: int = Field(0, description="Open incidents whose classification is still 'otomatis' (not yet "
+                                           "verified by a desk officer).")
     trend: list[int] = Field(default_factory=list, description="Reports received per hour over the last 24 hours "
                                                                "(UTC hours, oldest first).")
 

@@ -50,6 +50,7 @@ def build_situation(position: int, incident_counts: Iterable[Row], report_counts
     for row in incident_counts:
         here = place(row.kecamatan_code)
         here.incidents += row.n
+        here.unverified += row.n if row.automated else 0
         here.by_category[row.category] = here.by_category.get(row.category, 0) + row.n
         here.by_severity[row.severity] = here.by_severity.get(row.severity, 0) + row.n
         if here.highest_severity is None or severity_rank(row.severity) > severity_rank(here.highest_severity):

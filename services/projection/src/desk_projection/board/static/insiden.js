@@ -61,6 +61,8 @@ function render(found) {
     ` · ${found.report_count || found.reports.length} laporan`;
   Object.assign(document.body.dataset, { classification: found.classification, status: found.status,
                                          severity: found.severity, category: found.category });
+  document.getElementById("dasar").textContent = (found.evidence || []).length
+    ? `Dasar klasifikasi otomatis: ${found.evidence.join("; ")}` : "";
   document.getElementById("cek-segera").hidden = found.urgent_check !== "open";
   const reports = document.getElementById("laporan");
   reports.replaceChildren();

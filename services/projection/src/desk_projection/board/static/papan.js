@@ -19,7 +19,7 @@ function tileFor(code) {
   tile.className = "tile";
   tile.dataset.code = code;
   tile.innerHTML = '<h2><a></a></h2><div class="level"></div><div class="open"></div>' +
-                   '<div class="counts"></div><div class="cats"></div><div class="last"></div>' +
+                   '<div class="counts"></div><div class="verif"></div><div class="cats"></div><div class="last"></div>' +
                    '<svg class="trend" viewBox="0 0 100 20" preserveAspectRatio="none" role="img">' +
                    '<title></title><polyline points=""></polyline></svg>';
   tile.querySelector("a").href = `/papan/${code}`;
@@ -34,9 +34,10 @@ function byRegency(kecamatan) {
   const regencies = new Map();
   for (const k of kecamatan) {
     const code = k.regency_code || k.code.slice(0, 5);
-    const r = regencies.get(code) || { code, name: k.regency_name || code, incidents: 0, reports: 0,
+    const r = regencies.get(code) || { code, name: k.regency_name || code, incidents: 0, reports: 0, unverified: 0,
                                        by_category: {}, by_severity: {}, level: "aman", last_report_at: null };
     r.incidents += k.incidents;
+    r.unverified += k.unverified || 0;
     r.trend = (k.trend || []).map((n, i) => n + ((r.trend || [])[i] || 0));
     r.reports += k.reports;
     for (const [key, n] of Object.entries(k.by_category)) r.by_category[key] = (r.by_category[key] || 0) + n;
@@ -68,6 +69,8 @@ function render(situation) {
     text(tile.querySelector(".open"), `${k.incidents} insiden`);
     text(tile.querySelector(".counts"),
          SEVERITIES.filter((s) => k.by_severity[s]).map((s) => `${s} ${k.by_severity[s]}`).join(" · ") || "—");
+    text(tile.querySelector(".verif"), k.incidents
+      ? `otomatis ${k.unverified || 0} · terverifikasi ${k.incidents - (k.unverified || 0)}` : "");
     const cats = Object.entries(k.by_category).sort((a, b) => b[1] - a[1]).slice(0, 2);
     text(tile.querySelector(".cats"), cats.map(([c, n]) => `${CATEGORY_LABELS[c] || c} ${n}`).join(", "));
     text(tile.querySelector(".last"), `Laporan terakhir: ${time(k.last_report_at)}`);
