@@ -16,6 +16,7 @@ from desk_projection import export
 from desk_projection.api import create_app
 from desk_projection.database import make_engine
 from desk_projection.projector import Delivered, Projector
+from desk_projection.redaction import redact_personal
 from desk_projection.settings import ProjectionSettings
 from desk_shared.access.people import Principal
 from desk_shared.contracts.events import Event
@@ -132,3 +133,31 @@ def test_who_am_i(client: TestClient) -> None:
     me = client.get("/v1/me", headers=as_leader()).json()
     assert me == {"login": "pimpinan", "roles": ["leader"], "capabilities": ["read_board"]}
     assert "decide" in client.get("/v1/me").json()["capabilities"]
+
+
+@pytest.mark.parametrize("written", ["+62 812 3456 7890", "+62 812-3456-7890", "62-812-3456-7890", "0812.3456.789",
+                                     "1101 0123 4567 0001", "(0651) 21234", "0629-21234", "saksi@desa.go.id"])
+def test_phone_numbers_nik_and_addresses_as_people_write_them_are_hidden(written: str) -> None:
+    assert redact_personal(f"Hubungi {written} segera") == "Hubungi [disamarkan] segera"
+
+
+@pytest.mark.parametrize("kept", ["TPS 05 pukul 10.30", "Rp 50.000 per orang", "tanggal 27-11-2024",
+                                  "desa 11.13.01.2001", "300 orang"])
+def test_ordinary_numbers_stay(kept: str) -> None:
+    assert redact_personal(kept) == kept
+
+
+def test_a_hidden_number_cannot_be_found_by_searching_for_it(client: TestClient) -> None:
+    def found(query: str, headers: dict[str, str] | None = None) -> bool:
+        items = client.get("/v1/incidents", params={"q": query}, headers=headers or {}).json()["items"]
+        return any("Rahmat" in i["summary"] for i in items)
+
+    for piece in (PHONE[:4], NIK[:6], NIK):  # (PostgreSQL reads "-3456" in 0812-3456 as a signed number)
+        assert found(piece), piece  # an officer may search by number
+        assert not found(piece, as_leader()), piece  # a leader's search leaves the number out
+    assert found(f"saksi {NIK}", as_leader())  # the words he may read still count
+
+
+def test_texts_never_start_a_spreadsheet_formula() -> None:
+    assert export._cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert export._cell("-1+2") == "'-1+2" and export._cell("Warga") == "Warga" and export._cell(None) == ""

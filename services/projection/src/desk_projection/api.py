@@ -93,7 +93,8 @@ def incident_filter(
     return queries.IncidentFilter(
         kecamatan=kecamatan, regency=regency, village=village, category=category.value if category else None,
         severity=severity.value if severity else None, status=status, agency=agency, opened_from=opened_from,
-        opened_until=opened_until, text=q, needs_review=needs_review, scope=principal.areas), principal
+        opened_until=opened_until, text=q, needs_review=needs_review, scope=principal.areas,
+        numbers_searchable=principal.may(Capability.READ_PERSONAL)), principal
 
 
 Filtered = Annotated[tuple[queries.IncidentFilter, Principal], Depends(incident_filter)]
@@ -234,7 +235,8 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         with engine.connect() as conn:
             rows = queries.agency_queue(conn, agency, principal.areas, open_only, limit)
         now = datetime.now(UTC)
-        return AgencyQueue(agency=agency, items=[assignment_item(r, now) for r in rows])
+        redact = not principal.may(Capability.READ_PERSONAL)
+        return AgencyQueue(agency=agency, items=[assignment_item(r, now, redact) for r in rows])
 
     @app.get("/v1/agencies/performance", response_model=list[AgencyPerformance], tags=["agencies"],
              responses=AUTH_RESPONSES)

@@ -31,10 +31,22 @@ def incident_rows(engine: Engine, where: queries.IncidentFilter, directory: Regi
     with engine.connect() as conn:
         for n, row in enumerate(queries.stream_incidents(conn, where), start=1):
             item = incident_item(row, directory, redact).model_dump(mode="json")
-            writer.writerow(["" if item[c] is None else item[c] for c in COLUMNS])
+            writer.writerow([_cell(item[c]) for c in COLUMNS])
             if n % ROWS_PER_CHUNK == 0:
                 yield _drain(buffer)
     yield _drain(buffer)
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A value as a spreadsheet cell: text an agency wrote never starts a formula (CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _drain(buffer: io.StringIO) -> bytes:

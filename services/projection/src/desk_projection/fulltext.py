@@ -16,13 +16,19 @@ MAX_WORDS = 12
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def words(query: str) -> list[str]:
-    return _WORD.findall(query.lower())[:MAX_WORDS]
+LONG_NUMBER = re.compile(r"\d{4}")
+"""A word with four digits in a row may be part of a phone number or NIK."""
 
 
-def matching_reports(query: str, dialect: str) -> sa.Select[tuple[object]]:
+def words(query: str, numbers: bool = True) -> list[str]:
+    """The words of `query` to search for (without `numbers`: those holding a long number left out)."""
+    found = _WORD.findall(query.lower())
+    return [w for w in found if numbers or not LONG_NUMBER.search(w)][:MAX_WORDS]
+
+
+def matching_reports(query: str, dialect: str, numbers: bool = True) -> sa.Select[tuple[object]]:
     """The incident ids of reports whose text holds every word of `query` (an empty query: none)."""
-    found = words(query)
+    found = words(query, numbers)
     if not found:
         return sa.select(reports.c.incident_id).where(sa.false())
     if dialect == "sqlite":

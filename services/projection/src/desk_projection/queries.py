@@ -33,6 +33,9 @@ class IncidentFilter:
     opened_until: datetime | None = None
     text: str | None = None
     """Words every one of which a report of the incident holds (full-text search)."""
+    numbers_searchable: bool = True
+    """False for people who may not see personal data: a long number in the words is left out, so a
+    phone number or NIK hidden from them cannot be found digit by digit."""
 
     def clauses(self, dialect: str = "sqlite") -> list[sa.ColumnElement[bool]]:
         """The WHERE clauses (full-text search is written in the database's own dialect)."""
@@ -61,7 +64,7 @@ class IncidentFilter:
         if self.opened_until:
             found.append(incidents.c.opened_at < self.opened_until)
         if self.text is not None:
-            found.append(incidents.c.incident_id.in_(matching_reports(self.text, dialect)))
+            found.append(incidents.c.incident_id.in_(matching_reports(self.text, dialect, self.numbers_searchable)))
         return found
 
 

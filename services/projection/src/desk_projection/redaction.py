@@ -12,9 +12,9 @@ HIDDEN = "[disamarkan]"
 
 _PATTERNS = (
     re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail
-    re.compile(r"(?<!\d)\d{16}(?!\d)"),  # NIK
-    re.compile(r"(?<![\w+])(?:\+62|62|0)8\d(?:[ .-]?\d){6,11}(?!\d)"),  # Indonesian mobile numbers
-    re.compile(r"(?<![\w+])(?:\+62|0)[1-9]\d{1,3}[ .-]?\d{5,8}(?!\d)"),  # landlines with an area code
+    re.compile(r"(?<![\d-])\d{4}[ .-]?\d{4}[ .-]?\d{4}[ .-]?\d{4}(?![\d-])"),  # NIK, also in groups of four
+    re.compile(r"(?<![\w+])(?:\+62|62|0)[ .-]?8\d(?:[ .-]?\d){6,11}(?!\d)"),  # mobile numbers
+    re.compile(r"(?<![\w+(])(?:\+62[ .-]?|\(?0)[1-9]\d{1,3}\)?[ .-]?\d{5,8}(?!\d)"),  # landlines, area code
 )
 
 

@@ -18,7 +18,7 @@ CLASSIFICATION_AUTOMATED = "otomatis"
 CLASSIFICATION_VERIFIED = "terverifikasi"
 STATUS_LABELS = {"triaged": "Ditriase", "escalated": "Dieskalasi ke aparat", "closed": "Ditutup",
                  "merged": "Digabung ke insiden lain"}
-FREE_TEXT_FIELDS = frozenset({"note"})
+FREE_TEXT_FIELDS = frozenset({"note", "reason"})
 """Timeline summary fields people write freely (and may put a phone number in)."""
 LEVEL_LABELS = {"aman": "Aman", "waspada": "Waspada", "siaga": "Siaga", "awas": "Awas"}
 
@@ -302,10 +302,11 @@ def sla_state(row: Row, now: datetime) -> str:
     return "terlambat" if late or row.overdue else "tepat_waktu"
 
 
-def assignment_item(row: Row, now: datetime) -> AssignmentItem:
+def assignment_item(row: Row, now: datetime, redact: bool = False) -> AssignmentItem:
     mapping = row._mapping
     return AssignmentItem(
-        incident_id=row.incident_id, agency=row.agency, kecamatan_code=row.kecamatan_code, reason=row.reason,
+        incident_id=row.incident_id, agency=row.agency, kecamatan_code=row.kecamatan_code,
+        reason=_shown(row.reason, redact) or "",
         assigned_at=as_utc(row.assigned_at), acknowledge_by=as_utc(row.acknowledge_by), act_by=as_utc(row.act_by),
         acknowledged_at=as_utc(row.acknowledged_at), acted_at=as_utc(row.acted_at),
         finished_at=as_utc(row.finished_at), sla=sla_state(row, now), overdue=list(row.overdue or []),
@@ -346,7 +347,8 @@ def incident_detail(row: Row, events: list[Row], directory: RegionDirectory, rep
                           rule_set_version=row.rule_set_version, model_version=row.model_version,
                           liaisons=row.liaisons, timeline=entries,
                           reports=[report_item(r, redact) for r in reports or []],
-                          assignments=[assignment_item(a, now or datetime.now(UTC)) for a in assignments or []])
+                          assignments=[assignment_item(a, now or datetime.now(UTC), redact)
+                                       for a in assignments or []])
 
 
 def empty_kecamatan(code: str, directory: RegionDirectory) -> KecamatanSituation:
