@@ -27,8 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     rebuild_cmd.add_argument("--database-url", help="SQLAlchemy URL of the (empty) target database; with --swap, of "
                                                     "the live one (default DESK_PROJECTION_DATABASE_URL)")
     rebuild_cmd.add_argument("--swap", action="store_true", help="rebuild in fresh tables of the live database and "
-                                                                 "swap them in while it serves (the default without "
-                                                                 "--database-url)")
+                                                                 "swap them in while it serves")
     rebuild_cmd.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
     check_cmd = commands.add_parser("check", help="rebuild in fresh tables at the live position and report every "
                                                   "difference from the live tables (exit 0 none, 1 some, 2 error)")
@@ -67,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(bus.log_level, "projection")
     if args.command == "daily-report":
         return daily_report(args.date, args.out, args.regency)
-    if args.command == "check" or (args.command == "rebuild" and (args.swap or not args.database_url)):
+    if args.command == "rebuild" and not (args.swap or args.database_url):
+        print("rebuild: say where: --database-url URL (an empty database) or --swap (the live read models, "
+              "replaced while they serve)", file=sys.stderr)
+        return 2
+    if args.command == "check" or (args.command == "rebuild" and args.swap):
         from desk_projection.fresh_tables.commands import check_command, settings_for, swap_command
 
         shown = None if args.no_progress else progress_display

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
@@ -199,18 +199,22 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
     def stats(principal: Reader, days: Annotated[int, Query(ge=1, le=90)] = 1,
               bucket: Literal["hour", "day"] = "hour") -> Stats:
         """For charts, in the person's areas: reports received per hour (the last `days` × 24 hours) or per
-        day (WIB days) by their own category, and the minutes from an incident's opening to its escalation,
-        its first acknowledgement and its closing, for incidents opened in that time."""
+        day (the last `days` WIB days, today's included) by their own category, and the minutes from an
+        incident's opening to its escalation, its first acknowledgement and its closing, for incidents
+        opened in that time."""
         if bucket == "hour" and days > 7:
             raise RequestValidationError([{"type": "value_error", "loc": ("query", "days"), "input": days,
                                            "msg": "hourly buckets cover at most 7 days; ask for bucket=day"}])
         now = datetime.now(UTC)
-        start = hour_start(now, days * 24)
+        if bucket == "hour":
+            start = hour_start(now, days * 24)
+        else:  # whole WIB days, from the first one's midnight
+            first = now.astimezone(DESK_TIME_ZONE).date() - timedelta(days=days - 1)
+            start = datetime.combine(first, datetime.min.time(), DESK_TIME_ZONE).astimezone(UTC)
         with engine.connect() as conn:
             counted = queries.hourly_reports(conn, start)
             times = queries.incident_times(conn, start)
-        local_days = (now.astimezone(DESK_TIME_ZONE).date() - start.astimezone(DESK_TIME_ZONE).date()).days + 1
-        starts, series = category_series(counted, start, days * 24 if bucket == "hour" else local_days,
+        starts, series = category_series(counted, start, days * 24 if bucket == "hour" else days,
                                          principal.areas, None if bucket == "hour" else DESK_TIME_ZONE)
         return Stats(bucket=bucket, starts=starts, reports=series,
                      category_labels={c: category_label(c) for c in series},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Header, HTTPException, Request, Security
 from fastapi import Path as PathParam
@@ -21,6 +22,16 @@ RESPONSES: dict[int | str, dict[str, object]] = {
     **AUTH_RESPONSES, 202: {"description": "Recorded: the events appended (as triage's API answers)"},
     404: {"description": "No such incident in the person's areas, or no such action"},
     409: {"description": "The incident's state does not allow it"}, 422: {"description": "The body is not valid"}}
+
+
+def cross_site(request: Request) -> bool:
+    """Whether the browser says the request comes from a page of another site. The session cookie is
+    SameSite=Strict already; this holds even where a browser or a proxy would not keep to that."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc != request.headers.get("host")
 
 
 def actions_router() -> APIRouter:
@@ -39,6 +50,8 @@ def actions_router() -> APIRouter:
         token = bearer.credentials if bearer else cookie
         if not token:
             raise HTTPException(401, "no credential: log in", headers=CHALLENGE)
+        if not bearer and cross_site(request):
+            raise HTTPException(403, "a decision sent from another site with this browser's session is refused")
         answer = await ask(request, subjects.TRIAGE_COMMAND, {
             "token": token, "incident_id": str(incident_id), "action": action, "body": body,
             "idempotency_key": idempotency_key})

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from desk_projection import queries
 from desk_projection.responses import Situation
@@ -27,6 +27,8 @@ REFRESH_SECONDS = 30.0
 """A snapshot is read whole again this often, even when the position stays: rows can change under it
 (read models swapped in by `desk-projection rebuild --swap`) and the trends' hours turn. Between, only
 the reports added since the last snapshot are counted."""
+STALE_SECONDS = 5.0
+"""A snapshot last confirmed longer ago than this is not handed to /v1/situation."""
 HEARTBEAT_SECONDS = 15.0
 """A comment line this often keeps proxies from closing an idle stream (and finds closed ones)."""
 
@@ -100,7 +102,7 @@ def read_snapshot(engine: Engine, previous: Snapshot | None = None) -> Snapshot:
     hour) only the reports added since are counted and the hourly trends are kept."""
     start = hour_start(datetime.now(UTC), TREND_HOURS)
     whole = previous is None or time.monotonic() - previous.read_at >= REFRESH_SECONDS
-    with engine.connect() as conn:  # one transaction: counts and position agree
+    with _snapshot_reading(engine) as conn:  # one snapshot: counts and position agree
         position = queries.position(conn)
         if whole or previous is None:
             tally = ReportTally(0, {}).plus(queries.report_counts(conn))
@@ -116,14 +118,27 @@ def read_snapshot(engine: Engine, previous: Snapshot | None = None) -> Snapshot:
                         time.monotonic() if whole or previous is None else previous.read_at)
 
 
+def _snapshot_reading(engine: Engine) -> Connection:
+    """A connection whose statements all see one snapshot: SQLite's read transaction does; PostgreSQL
+    needs REPEATABLE READ (under READ COMMITTED each statement sees its own)."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    return engine.connect()
+
+
 class SituationFeed:
     def __init__(self, engine: Engine, interval: float = 0.25) -> None:
         self._engine, self._interval = engine, interval
         self._snapshot: Snapshot | None = None
+        self._checked_at = 0.0
         self._changed = asyncio.Condition()
 
     @property
     def snapshot(self) -> Snapshot | None:
+        """The latest snapshot, or None when the database could not be read for a while (then the
+        caller reads for itself and says what it finds, instead of answering from old rows)."""
+        if time.monotonic() - self._checked_at > STALE_SECONDS:
+            return None
         return self._snapshot
 
     def _read(self, known: Snapshot | None) -> Snapshot | None:
@@ -138,6 +153,7 @@ class SituationFeed:
         while not stop.is_set():
             try:
                 fresh = await asyncio.to_thread(self._read, self._snapshot)
+                self._checked_at = time.monotonic()
             except Exception as exc:  # the database away for a moment: the boards keep what they show
                 log.warning("live situation not read: %s", exc)
                 fresh = None

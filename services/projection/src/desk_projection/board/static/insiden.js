@@ -108,6 +108,23 @@ function newKey() {
     : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }
 
+// One key per intended decision until it is settled: pressing again after a time-out or a network
+// failure sends the same key, so triage records the decision once even if the first got through.
+const unsettled = new Map();
+
+const REFUSED = {
+  403: "Anda tidak berwenang mengambil keputusan ini.",
+  404: "Insiden tidak ditemukan di wilayah Anda.",
+  409: "Keadaan insiden tidak memungkinkan tindakan ini.",
+  422: "Isian tidak valid.",
+  503: "Belum pasti tersimpan (layanan sibuk atau terputus). Tekan lagi: keputusan yang sama tidak akan tercatat dua kali.",
+};
+
+function refusal(status, detail) {
+  const reason = typeof detail === "string" ? ` (${detail})` : "";
+  return `Tidak tersimpan: ${REFUSED[status] || `galat ${status}.`}${reason}`;
+}
+
 async function act(button) {
   const panel = document.getElementById("tindakan");
   const body = JSON.parse(button.dataset.body || "{}");
@@ -117,20 +134,24 @@ async function act(button) {
     if (value) body[name] = value;
     else if (!field.endsWith("?")) { say(`Isi ${name === "note" ? "catatan" : name} terlebih dahulu.`, "galat"); return; }
   }
+  const intent = `${button.dataset.action}:${JSON.stringify(body)}`;
+  if (!unsettled.has(intent)) unsettled.set(intent, newKey());
   button.disabled = true;
   say("Menyimpan…", "menyimpan");
   try {
     const answer = await fetch(`/v1/incidents/${incidentId()}/actions/${button.dataset.action}`, {
       method: "POST", credentials: "same-origin", body: JSON.stringify(body),
-      headers: { "Content-Type": "application/json", "Idempotency-Key": newKey() } });
+      headers: { "Content-Type": "application/json", "Idempotency-Key": unsettled.get(intent) } });
     const result = await answer.json().catch(() => ({}));
     if (answer.status === 401) { window.location.href = "/masuk"; return; }
-    if (!answer.ok) { say(`Tidak tersimpan: ${result.detail || answer.status}`, "galat"); return; }
+    if (answer.status !== 503) unsettled.delete(intent);  // settled: recorded, or refused for good
+    if (!answer.ok) { say(refusal(answer.status, result.detail), "galat"); return; }
     say(`Tersimpan: ${button.textContent}.`, "tersimpan");
     panel.querySelector("[name=note]").value = "";
     await refresh();
   } catch (error) {
-    say(`Tidak tersimpan (jaringan): ${error.message}. Coba lagi.`, "galat");
+    say(`Belum pasti tersimpan (jaringan: ${error.message}). Tekan lagi: keputusan yang sama tidak akan ` +
+        "tercatat dua kali.", "galat");
   } finally {
     button.disabled = false;
   }
