@@ -32,6 +32,11 @@ PAGE_RESPONSES: dict[int | str, dict[str, object]] = {
 Reader = Annotated[Principal, Depends(requires(Capability.READ_BOARD))]
 
 
+MENU = """<nav class="menu" aria-label="Menu">
+  <a href="/papan">Papan</a> <a href="/antrean">Antrean instansi</a> <a href="/cari">Cari &amp; unduh</a>
+  <a href="/grafik">Grafik</a> <a href="/laporan/harian" target="_blank">Laporan harian (PDF)</a>
+</nav>"""
+"""The menu every page of the board carries (in place of its `<!--menu-->`)."""
 PAGES = {"/antrean": ("antrean.html", "The agencies' queues, oldest first, with SLA state (a page)"),
          "/cari": ("cari.html", "Search and filter incidents, export them as CSV (a page)"),
          "/grafik": ("grafik.html", "Charts: reports over time by category; time to escalate, acknowledge and "
@@ -42,7 +47,7 @@ def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principa
                  layout: Layout) -> APIRouter:
     router = APIRouter()
     names = ("papan.html", "daftar.html", "insiden.html", *(name for name, _ in PAGES.values()))
-    pages = {name: (STATIC / name).read_text(encoding="utf-8") for name in names}
+    pages = {name: (STATIC / name).read_text(encoding="utf-8").replace("<!--menu-->", MENU) for name in names}
     places = layout.places()
 
     async def page(request: Request, name: str) -> HTMLResponse:
