@@ -161,3 +161,9 @@ def test_a_hidden_number_cannot_be_found_by_searching_for_it(client: TestClient)
 def test_texts_never_start_a_spreadsheet_formula() -> None:
     assert export._cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     assert export._cell("-1+2") == "'-1+2" and export._cell("Warga") == "Warga" and export._cell(None) == ""
+
+
+@pytest.mark.parametrize("written", ["0.5", "1732700000", "2024-11-27"])
+def test_a_time_filter_is_a_date_time_as_documented(client: TestClient, written: str) -> None:
+    assert client.get("/v1/incidents", params={"from": written}).status_code == 422
+    assert client.get("/v1/incidents", params={"from": "2024-11-27T07:00:00+07:00"}).status_code == 200

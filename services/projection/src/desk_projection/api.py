@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, Protocol
@@ -10,7 +11,7 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
 from sqlalchemy.engine import Engine, Row
 
 from desk_access import problems
@@ -73,6 +74,18 @@ class StreamStatus(Protocol):
     def status(self) -> ReaderStatus: ...
 
 
+def _written_as_a_date(value: object) -> object:
+    """Only an ISO 8601 date-time, as the schema says: pydantic would also take a number as seconds
+    since 1970 (`from=0.5`), which nobody filtering incidents means."""
+    if not isinstance(value, str) or not ISO_DATE_TIME.match(value):
+        raise ValueError("an ISO 8601 date-time with a time zone, e.g. 2024-11-27T10:00:00+07:00")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_written_as_a_date)]
+ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
 def incident_filter(
     principal: Reader,
     kecamatan: Annotated[str | None, Query(pattern=KECAMATAN_PATTERN, examples=["11.13.01"])] = None,
@@ -83,8 +96,8 @@ def incident_filter(
     status: Literal["triaged", "escalated", "closed", "merged"] | None = None,
     agency: Annotated[str | None, Query(pattern=r"^[a-z]{2,20}$", examples=["bawaslu"],
                                         description="Only incidents assigned to this kind of agency")] = None,
-    opened_from: Annotated[AwareDatetime | None, Query(alias="from", description="Opened at or after")] = None,
-    opened_until: Annotated[AwareDatetime | None, Query(alias="until", description="Opened before")] = None,
+    opened_from: Annotated[Instant | None, Query(alias="from", description="Opened at or after")] = None,
+    opened_until: Annotated[Instant | None, Query(alias="until", description="Opened before")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Words a report of the incident holds (all of "
                                                                "them; each also as a word's beginning)")] = None,
     needs_review: Annotated[bool | None, Query(description="true: only those a desk officer must check")] = None,
