@@ -90,8 +90,9 @@ function render(found) {
   for (const entry of found.timeline) {
     const li = document.createElement("li");
     li.dataset.event = entry.event_type;
+    const said = detail(entry, found.actors || {});
     li.textContent = `${when(entry.occurred_at)} · ${EVENTS[entry.event_type] || entry.event_type}` +
-      (detail(entry, found.actors || {}) ? ` — ${detail(entry, found.actors || {})}` : "");
+      (said ? ` — ${said}` : "");
     timeline.append(li);
   }
 }
