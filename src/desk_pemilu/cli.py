@@ -24,9 +24,12 @@ from pathlib import Path
 
 from desk_access.__main__ import main as access_main
 from desk_access.demo import demo_keys_kept, demo_people_kept
-from desk_access.nats_authorization import OPERATOR
+from desk_access.nats_authorization import AUDITOR, OPERATOR
 from desk_access.operations import Unreachable
 from desk_access.private_files import write_private
+from desk_audit.__main__ import main as audit_main
+from desk_audit.notes import COSIGNATURE_KEY, LOG_KEY, SigningKey
+from desk_audit.settings import AuditSettings
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port, port_is_free
 from desk_pemilu.nats_users import PASSWORDS_FILE, NatsRoles, secured_nats, users_sync_process
 from desk_pemilu.processes import ServiceProcess, service_command, service_processes, stop_all
@@ -49,6 +52,10 @@ def pick_port(env_name: str, preferred: int) -> str:
 
 
 LINK_SECRET_FILE = "notify-link-secret"
+AUDIT_KEY_FILE, WITNESS_KEY_FILE = "audit-log.key", "audit-witness.key"
+"""The demo desk's sealing key and its demo witness's key (a real witness runs at another agency)."""
+WITNESSES_FILE = "audit-witnesses.json"
+"""The demo witness's address and public key, for `./desk audit`."""
 DEMO_REGENCY = "11.13"
 """Kabupaten Gayo Lues: the demo agencies' regency, every kecamatan of it on the board."""
 
@@ -61,6 +68,34 @@ def link_secret_kept(path: Path) -> str:
     secret = secrets.token_urlsafe(32)
     write_private(path, secret)
     return secret
+
+
+def key_kept(path: Path, name: str, kind: int) -> SigningKey:
+    """A signing key made once per state directory."""
+    if not path.exists():
+        write_private(path, SigningKey.generate(name, kind).text() + "\n")
+    return SigningKey.parse(path.read_text())
+
+
+def audit_settings(state_dir: Path, env: dict[str, str], extra: list[ServiceProcess]) -> str:
+    """The sealer's key and witnesses; unless configured, a key of the demo desk and a demo witness
+    (a process of its own, as another agency's would be). Returns the log's public key."""
+    if configured := os.environ.get("DESK_AUDIT_SIGNING_KEY_FILE"):
+        return SigningKey.parse(Path(configured).read_text()).verifier.text()
+    log_key = key_kept(state_dir / AUDIT_KEY_FILE, "desk-pemilu/demo", LOG_KEY)
+    env["DESK_AUDIT_SIGNING_KEY_FILE"] = str(state_dir / AUDIT_KEY_FILE)
+    env["DESK_AUDIT_PORT"] = pick_port("DESK_AUDIT_PORT", 8706)
+    if not os.environ.get("DESK_AUDIT_WITNESSES"):
+        witness = key_kept(state_dir / WITNESS_KEY_FILE, "saksi-demo", COSIGNATURE_KEY)
+        port = pick_port("DESK_AUDIT_WITNESS_PORT", 8707)
+        env["DESK_AUDIT_WITNESSES"] = json.dumps([{"url": f"http://127.0.0.1:{port}",
+                                                   "key": witness.verifier.text()}])
+        (state_dir / WITNESSES_FILE).write_text(env["DESK_AUDIT_WITNESSES"])
+        extra.append(ServiceProcess("witness", service_command(
+            "desk_audit", "witness", "--key", str(state_dir / WITNESS_KEY_FILE), "--state",
+            str(state_dir / "audit-witness-state.json"), "--log-key", log_key.verifier.text(), "--origin",
+            os.environ.get("DESK_AUDIT_ORIGIN", AuditSettings().origin), "--port", port), {}))
+    return log_key.verifier.text()
 
 
 def wait_until_serving(url: str, processes: list[ServiceProcess], timeout: float = 120.0) -> bool:
@@ -97,7 +132,8 @@ def up(state_dir: Path) -> int:
     try:
         roles: NatsRoles | None = None
         if not os.environ.get("DESK_NATS_URL"):
-            nats, roles = secured_nats(state_dir, int(pick_port("DESK_EMBEDDED_NATS_PORT", 14222)))
+            nats, roles = secured_nats(state_dir, int(pick_port("DESK_EMBEDDED_NATS_PORT", 14222)),
+                                       leaf_port=int(pick_port("DESK_EMBEDDED_NATS_LEAF_PORT", 7422)))
             nats.start(log_file=state_dir / "nats-server.log")
             env["DESK_NATS_URL"] = nats.url
             (state_dir / NATS_URL_FILE).write_text(nats.url)
@@ -121,6 +157,7 @@ def up(state_dir: Path) -> int:
             env["DESK_NOTIFY_CONTACTS_FILE"] = str(contacts)
             extra.append(ServiceProcess("inbox", service_command("desk_pemilu.inbox", "--port", inbox_port), {},
                                         own_group=True))  # Ctrl-C stops it after the services
+        log_key = audit_settings(state_dir, env, extra)
         nats_url = env.get("DESK_NATS_URL") or os.environ["DESK_NATS_URL"]
         operator = roles.bus(nats_url, OPERATOR) if roles else BusSettings(nats_url=nats_url)
         try:
@@ -138,13 +175,14 @@ def up(state_dir: Path) -> int:
         access = f"http://127.0.0.1:{env['DESK_ACCESS_PORT']}"
         triage = f"http://127.0.0.1:{env['DESK_TRIAGE_PORT']}"
         notify = f"http://127.0.0.1:{env['DESK_NOTIFY_PORT']}"
+        audit = f"http://127.0.0.1:{env.get('DESK_AUDIT_PORT') or AuditSettings().port}"
         # triage is not waited for: a triage that cannot start (a broken rules file) must not hide the rest
         if not all(wait_until_serving(url + "/health", processes) for url in (intake, projection, access)):
             say("the services did not come up; see their output above")
             return 1
         banner(Addresses(intake, projection, access, triage, notify, nats_url, inbox_port,
-                         env.get("DESK_PROJECTION_DATABASE_URL") or os.environ["DESK_PROJECTION_DATABASE_URL"]),
-               nats, keys, people)
+                         env.get("DESK_PROJECTION_DATABASE_URL") or os.environ["DESK_PROJECTION_DATABASE_URL"],
+                         audit, log_key), nats, keys, people)
         supervise(processes)
     except Stop as why:
         say(f"{why}: stopping")
@@ -169,6 +207,8 @@ class Addresses:
     nats: str
     inbox_port: str | None
     database: str
+    audit: str
+    log_key: str
 
 
 def banner(at: Addresses, nats: EmbeddedNats | None, keys: dict[str, str],
@@ -189,6 +229,9 @@ def banner(at: Addresses, nats: EmbeddedNats | None, keys: dict[str, str],
         + (f"  (embedded, data in {nats.store_dir}; users and passwords in {nats.store_dir.parent / PASSWORDS_FILE},"
            " `./desk access list` shows who may do what)" if nats else ""),
         f"  read models     {at.database}",
+        f"  audit API       {at.audit}      (docs {at.audit}/docs)  GET /v1/key, /v1/checkpoint: the log is sealed "
+        "every 10 s and cosigned by a witness; `./desk audit verify` checks it",
+        f"  log public key  {at.log_key}",
     ]
     if at.inbox_port:
         lines.append(f"  alert inbox     http://127.0.0.1:{at.inbox_port}  (prints every alert it receives)")
@@ -242,23 +285,47 @@ def main(argv: list[str] | None = None) -> None:
     access = commands.add_parser("access", add_help=False,
                                  help="desk-access (agencies, keys, NATS users) as the operator of `up`'s NATS")
     access.add_argument("arguments", nargs=argparse.REMAINDER)
+    audit = commands.add_parser("audit", add_help=False, help="desk-audit (verify, export, prove, replay) as the "
+                                                              "read-only auditor of `up`'s NATS")
+    audit.add_argument("arguments", nargs=argparse.REMAINDER)
     args, rest = parser.parse_known_args(argv)
     if args.command == "up":
         sys.exit(up(args.state_dir.resolve()))
-    sys.exit(operate(Path(os.environ.get("DESK_STATE_DIR", ".desk")).resolve(), args.arguments + rest))
+    state_dir = Path(os.environ.get("DESK_STATE_DIR", ".desk")).resolve()
+    if args.command == "audit":
+        sys.exit(audit_as_auditor(state_dir, args.arguments + rest))
+    sys.exit(operate(state_dir, args.arguments + rest))
 
 
 def operate(state_dir: Path, arguments: list[str]) -> int:
     """`desk-access ARGUMENTS` against the embedded NATS of `up` (its address and the operator's password
     from the state directory), unless DESK_NATS_URL says where NATS is."""
-    if not os.environ.get("DESK_NATS_URL"):
-        url_file, passwords = state_dir / NATS_URL_FILE, state_dir / PASSWORDS_FILE
-        if not (url_file.exists() and passwords.exists()):
-            say(f"no embedded NATS in {state_dir}: start the desk with `./desk up` first, or set DESK_NATS_URL")
-            return 1
-        roles = NatsRoles(json.loads(passwords.read_text()), passwords)
-        os.environ.update({"DESK_NATS_URL": url_file.read_text().strip(), **roles.env(OPERATOR)})
+    if not os.environ.get("DESK_NATS_URL") and not as_role(state_dir, OPERATOR):
+        return 1
     return access_main(arguments)
+
+
+def audit_as_auditor(state_dir: Path, arguments: list[str]) -> int:
+    """`desk-audit ARGUMENTS` as the read-only auditor of `up`'s embedded NATS, checking seals against the
+    demo desk's public key and its witness's (unless DESK_NATS_URL / DESK_AUDIT_LOG_KEY say otherwise)."""
+    if not os.environ.get("DESK_NATS_URL") and not as_role(state_dir, AUDITOR):
+        return 1
+    if not os.environ.get("DESK_AUDIT_LOG_KEY") and (state_dir / AUDIT_KEY_FILE).exists():
+        os.environ["DESK_AUDIT_LOG_KEY"] = SigningKey.parse((state_dir / AUDIT_KEY_FILE).read_text()).verifier.text()
+    if not os.environ.get("DESK_AUDIT_WITNESSES") and (state_dir / WITNESSES_FILE).exists():
+        os.environ["DESK_AUDIT_WITNESSES"] = (state_dir / WITNESSES_FILE).read_text()
+    return audit_main(arguments)
+
+
+def as_role(state_dir: Path, role: str) -> bool:
+    """Connect as `role` of the embedded NATS of `up` (its address and passwords from the state directory)."""
+    url_file, passwords = state_dir / NATS_URL_FILE, state_dir / PASSWORDS_FILE
+    if not (url_file.exists() and passwords.exists()):
+        say(f"no embedded NATS in {state_dir}: start the desk with `./desk up` first, or set DESK_NATS_URL")
+        return False
+    roles = NatsRoles(json.loads(passwords.read_text()), passwords)
+    os.environ.update({"DESK_NATS_URL": url_file.read_text().strip(), **roles.env(role)})
+    return True
 
 
 if __name__ == "__main__":

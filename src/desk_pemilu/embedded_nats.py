@@ -58,8 +58,13 @@ class ClusterRoute:
 
 class EmbeddedNats:
     def __init__(self, store_dir: Path, port: int, sync_always: bool = True,
-                 cluster: ClusterRoute | None = None, authorization: Path | None = None) -> None:
+                 cluster: ClusterRoute | None = None, authorization: Path | None = None, domain: str | None = None,
+                 leaf_port: int | None = None) -> None:
         self.store_dir = store_dir
+        self.domain = domain
+        """The JetStream domain: how a leaf node's mirror (the auditors') names this server's JetStream."""
+        self.leaf_port = leaf_port
+        """Where leaf nodes connect (the auditors' own server, to mirror the log); None: nowhere."""
         self.port = port
         self.sync_always = sync_always
         self.cluster = cluster
@@ -78,8 +83,11 @@ class EmbeddedNats:
 
     def config_text(self) -> str:
         sync = "\n  sync_interval: always" if self.sync_always else ""
+        domain = f"\n  domain: {self.domain}" if self.domain else ""
         text = (f"listen: 127.0.0.1:{self.port}\npid_file: {json.dumps(str(self.pid_file))}\n"
-                f"jetstream {{\n  store_dir: {json.dumps(str(self.store_dir))}{sync}\n}}\n")
+                f"jetstream {{\n  store_dir: {json.dumps(str(self.store_dir))}{sync}{domain}\n}}\n")
+        if self.leaf_port:
+            text += f"leafnodes {{\n  listen: 127.0.0.1:{self.leaf_port}\n}}\n"
         if self.authorization:
             # nats-server resolves an include against the configuration's own directory
             relative = os.path.relpath(self.authorization.resolve(), self.store_dir.resolve())

@@ -32,14 +32,17 @@ class NatsRoles:
         return BusSettings(nats_url=url, nats_user=role, nats_password=self.passwords[role]["password"])
 
 
-def secured_nats(state_dir: Path, port: int, sync_always: bool = True) -> tuple[EmbeddedNats, NatsRoles]:
-    """An embedded server (not started) that admits only the desk's users."""
+def secured_nats(state_dir: Path, port: int, sync_always: bool = True,
+                 leaf_port: int | None = None) -> tuple[EmbeddedNats, NatsRoles]:
+    """An embedded server (not started) that admits only the desk's users, in the desk's JetStream domain
+    (leaf nodes, the auditors' mirror, connect on `leaf_port`)."""
     passwords_file = state_dir / PASSWORDS_FILE
     roles = NatsRoles(role_passwords(passwords_file), passwords_file)
     authorization = state_dir / "nats-authorization.conf"
     # the roles as they are now (a new service's user too); agencies' users follow within a second
     write_authorization(authorization, Registry(), BusSettings(), verifiers(roles.passwords))
-    return EmbeddedNats(state_dir / "nats", port, sync_always, authorization=authorization), roles
+    return EmbeddedNats(state_dir / "nats", port, sync_always, authorization=authorization,
+                        domain=BusSettings().jetstream_domain, leaf_port=leaf_port), roles
 
 
 def users_sync_process(nats: EmbeddedNats, roles: NatsRoles, env: dict[str, str],

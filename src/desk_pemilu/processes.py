@@ -28,8 +28,10 @@ def die_with_parent() -> None:
 
 SERVICES: dict[str, tuple[str, ...]] = {
     "intake": ("desk_intake",), "triage": ("desk_triage",), "projection": ("desk_projection",),
-    "notify": ("desk_notify",), "access": ("desk_access", "serve")}
+    "notify": ("desk_notify",), "access": ("desk_access", "serve"), "audit": ("desk_audit", "seal")}
 """Each service of the system and the module (and arguments) that runs it."""
+NEEDS = {"audit": "DESK_AUDIT_SIGNING_KEY_FILE"}
+"""A service that runs only where its setting is given (the sealer needs the desk's signing key)."""
 
 
 def service_command(module: str, *args: str) -> list[str]:
@@ -42,7 +44,7 @@ def service_processes(env: dict[str, str], log_dir: Path | None = None,
     user, for one)."""
     return [ServiceProcess(name, service_command(*command), env | (own_env(name) if own_env else {}),
                            log_dir / f"{name}.log" if log_dir else None)
-            for name, command in SERVICES.items()]
+            for name, command in SERVICES.items() if name not in NEEDS or NEEDS[name] in env | os.environ]
 
 
 def stop_all(processes: list[ServiceProcess], timeout: float = 10.0) -> None:

@@ -112,7 +112,7 @@ def test_nats_config_writes_a_user_per_valid_key_and_the_roles(bus: BusSettings,
     output, passwords = tmp_path / "authorization.conf", tmp_path / "passwords.json"
     written = desk_access(bus, "nats-config", "--passwords", str(passwords), "--output", str(output))
     assert written.returncode == 0, written.stderr
-    assert "8 NATS users" in written.stdout  # operator, auditor, five services, the one valid key
+    assert "10 NATS users" in written.stdout  # operator, auditor, mirror, six services, the one valid key
     text = output.read_text()
     assert keys.nats_user(keys.parse(second).key_id) in text  # type: ignore[union-attr]
     assert keys.nats_user(keys.parse(first).key_id) not in text  # type: ignore[union-attr]

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from desk_projection.api import create_app
 from desk_projection.projector import Delivered, Projector
 from desk_projection.settings import ProjectionSettings
-from desk_projection.tables import READ_MODEL_TABLES, area_levels, assignments, incidents, reports
+from desk_projection.tables import READ_MODEL_TABLES, area_levels, assignments, incidents, reports, skipped_events
 from desk_shared.access.people import Principal, Role
 from desk_shared.contracts.agencies import Areas
 from desk_shared.contracts.envelope import Actor, Event, derived_id
@@ -50,6 +50,8 @@ from desk_shared.contracts.incidents import (
     IncidentReportAddedPayload,
     IncidentSeverityChanged,
     IncidentSeverityChangedPayload,
+    IncidentSplit,
+    IncidentSplitPayload,
     IncidentVerified,
     IncidentVerifiedPayload,
     Liaison,
@@ -192,6 +194,25 @@ def test_an_incident_of_several_reports_worked_to_closure(engine: Engine) -> Non
     situation = client.get("/v1/situation", headers=headers).json()
     here = next(k for k in situation["kecamatan"] if k["code"] == KEC)
     assert (here["level"], here["incidents"]) == ("siaga", 0)  # closed and merged incidents are not counted
+
+
+def test_a_split_makes_a_new_incident_of_the_reports_it_takes(engine: Engine) -> None:
+    events, incident_id, _ = story()
+    closing = events.pop()  # split before closing
+    b = events[4]
+    assert b.event_type == "ReportSubmitted"
+    new = uuid.uuid4()
+    events.append(decided(IncidentSplit, IncidentSplitPayload(
+        kecamatan_code=KEC, incident_id=incident_id, new_incident_id=new, report_ids=(b.payload.report_id,),
+        category=Category.VIOLENCE, severity=Severity.TINGGI, note="kejadian lain"), 80))
+    project(engine, [*events, closing])
+    with engine.connect() as conn:
+        found = {r.incident_id: r for r in conn.execute(sa.select(incidents))}
+        linked = {r.report_id: r.incident_id for r in conn.execute(sa.select(reports))}
+        skipped = conn.execute(sa.select(skipped_events)).all()
+    assert not skipped
+    assert (found[new].status, found[new].category, found[new].report_count) == ("triaged", "violence", 1)
+    assert found[incident_id].report_count == 2 and linked[b.payload.report_id] == new
 
 
 def test_a_rebuild_gives_the_same_rows(engine: Engine) -> None:

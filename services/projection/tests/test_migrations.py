@@ -74,7 +74,7 @@ def test_a_projection_from_before_fingerprints_keeps_its_rows_and_carries_on(dat
     projector = Projector(engine)
     assert projector.checkpoint() == Checkpoint(2, None)
     with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0007"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0008"
         assert connection.execute(sa.select(sa.func.count()).select_from(skipped_events)).scalar_one() == 0
     projector.apply_batch(2, [Delivered(3, escalated, escalated.address, "f" * 32)])
     assert projector.checkpoint() == Checkpoint(3, "f" * 32)

@@ -131,7 +131,8 @@ def test_personal_data_in_texts_is_hidden_from_roles_without_it(client: TestClie
 
 def test_who_am_i(client: TestClient) -> None:
     me = client.get("/v1/me", headers=as_leader()).json()
-    assert me == {"login": "pimpinan", "roles": ["leader"], "capabilities": ["read_board"]}
+    assert me == {"login": "pimpinan", "roles": ["leader"], "capabilities": ["read_board"],
+                  "as_of": None}
     assert "decide" in client.get("/v1/me").json()["capabilities"]
 
 

@@ -7,6 +7,8 @@ Every user gets an allow-list (anything not listed is refused) and its own reply
 - a service: its own events, its durable consumer, its position, its dead letters, reading the log
   through consumers of its own; the JetStream API calls for exactly that;
 - the auditor: reads both streams (consumers of its own, single messages) and changes nothing;
+- the mirror: the auditors' own nats-server, connected as a leaf node, mirrors the event stream
+  (creates its mirror's consumer through the desk's JetStream domain, and nothing else);
 - the operator: everything, and the only one who may delete, purge or update a stream.
 
 Ephemeral consumers have generated names, and a subject permission cannot match a name prefix: a
@@ -23,6 +25,7 @@ from desk_shared.access import keys
 from desk_shared.access.registry import Registry
 from desk_shared.contracts import subjects
 from desk_shared.contracts.alerts import AlertDelivered, AlertFailed, AlertRequested
+from desk_shared.contracts.audit import AuditSealed
 from desk_shared.contracts.contacts import CONTACT_EVENTS
 from desk_shared.contracts.envelope import Event
 from desk_shared.contracts.escalation import ESCALATION_EVENTS
@@ -34,6 +37,7 @@ from desk_shared.runtime.settings import BusSettings
 API = "$JS.API"
 OPERATOR = "operator"
 AUDITOR = "auditor"
+MIRROR = "mirror"
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,13 @@ SERVICES: Mapping[str, ServiceNeeds] = {
                                       *CONTACT_EVENTS), durable="notify", reads_log=True,
                            reads_buckets=("sessions_bucket",),
                            writes_buckets=("subject_keys_bucket", "alert_attempts_bucket")),
+    "audit": ServiceNeeds(publishes=(AuditSealed,), reads_log=True),
     "access": ServiceNeeds(reads_log=True, writes_buckets=("sessions_bucket", "logins_bucket"),
                            answers=(subjects.ACCESS_LOGIN, subjects.ACCESS_LOGOUT)),
 }
 """Each service's NATS user and what it does on the bus (its consumer names are its settings' defaults)."""
 
-ROLES = (OPERATOR, AUDITOR, *SERVICES)
+ROLES = (OPERATOR, AUDITOR, MIRROR, *SERVICES)
 """The users with a password of their own (agencies' users come from the registry)."""
 
 
@@ -165,6 +170,14 @@ def auditor_permissions(bus: BusSettings) -> Permissions:
     return Permissions(tuple(publish), tuple(deny), (f"{subjects.inbox_prefix(AUDITOR)}.>",))
 
 
+def mirror_permissions(bus: BusSettings) -> Permissions:
+    """A leaf node's mirror of the event stream: it asks the desk's JetStream (through its domain's API
+    prefix) for a consumer, answers flow control, and hears only its mirror's deliveries and replies."""
+    api, events = f"$JS.{bus.jetstream_domain}.API", bus.stream_name
+    return Permissions((f"{api}.CONSUMER.CREATE.{events}", f"{api}.CONSUMER.CREATE.{events}.>", f"$JS.FC.{events}.>"),
+                       (), ("$JS.M.>", "$JSC.R.>"))
+
+
 def agency_permissions(agency: str, user: str) -> Permissions:
     return Permissions((subjects.intake_report_subject(agency),), (), (f"{subjects.inbox_prefix(user)}.>",))
 
@@ -178,6 +191,8 @@ def users(registry: Registry, bus: BusSettings, verifiers: Mapping[str, str]) ->
             found.append(User(role, verifier, role, None))
         elif role == AUDITOR:
             found.append(User(role, verifier, role, auditor_permissions(bus)))
+        elif role == MIRROR:
+            found.append(User(role, verifier, role, mirror_permissions(bus)))
         elif role in SERVICES:
             found.append(User(role, verifier, role, service_permissions(role, bus)))
         else:

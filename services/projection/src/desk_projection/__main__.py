@@ -1,14 +1,17 @@
-"""`desk-projection` / `python -m desk_projection`: serve (default), rebuild, or check the read models."""
+"""`desk-projection` / `python -m desk_projection`: serve (default), rebuild, check or replay the read models."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import logging
 import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from desk_projection.archive import NotAnArchive
 from desk_projection.bootstrap import rebuild, serve, tune_garbage_collector
 from desk_projection.daily.command import daily_report
 from desk_projection.progress import Progress
@@ -35,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
                                                   "(default DESK_PROJECTION_DATABASE_URL)")
     check_cmd.add_argument("--show", type=int, default=20, help="differences shown at most (all are counted)")
     check_cmd.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
+    replay_cmd = commands.add_parser("replay", help="build the read models as they were at a moment of the log into "
+                                                    "an empty database (an archive, served read-only by serve), "
+                                                    "then exit")
+    replay_cmd.add_argument("--until", required=True,
+                            help="a stream sequence (that event included), or an ISO 8601 date-time with its offset, "
+                                 "e.g. 2024-02-14T10:00+07:00 (up to the last event the log stored at or before it)")
+    replay_cmd.add_argument("--database-url", required=True, help="SQLAlchemy URL of the (empty) archive database; "
+                                                                  "never the live one")
+    replay_cmd.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
     report_cmd = commands.add_parser("daily-report", help="write the daily situation report (PDF) of one day")
     report_cmd.add_argument("--date", required=True, type=date.fromisoformat, help="the day, YYYY-MM-DD (WIB)")
     report_cmd.add_argument("--out", required=True, type=Path, help="the PDF file to write (replaced whole)")
@@ -43,9 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def progress_display(_start: int, target: int) -> Callable[[ReadTotals], None]:
+def progress_display(_start: int, target: int, label: str = "rebuild") -> Callable[[ReadTotals], None]:
     """A progress bar on stderr (one line a second when stderr is not a terminal)."""
-    progress = Progress(target, sys.stderr)
+    progress = Progress(target, sys.stderr, label=label)
     finished: list[bool] = []
 
     def show(totals: ReadTotals) -> None:
@@ -66,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(bus.log_level, "projection")
     if args.command == "daily-report":
         return daily_report(args.date, args.out, args.regency)
+    if args.command == "replay":
+        from desk_projection.point_in_time import replay_command
+
+        shown = None if args.no_progress else functools.partial(progress_display, label="replay")
+        return replay_command(args.until, args.database_url, bus, shown)
     if args.command == "rebuild" and not (args.swap or args.database_url):
         print("rebuild: say where: --database-url URL (an empty database) or --swap (the live read models, "
               "replaced while they serve)", file=sys.stderr)
@@ -97,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         return outcome[0] if outcome else 1
     settings = ProjectionSettings()
     tune_garbage_collector(settings)
-    run_until_stopped(lambda stop: serve(settings, bus, stop))
+    try:
+        run_until_stopped(lambda stop: serve(settings, bus, stop))
+    except NotAnArchive as exc:
+        logging.getLogger("desk_projection").error("not served: %s", exc)
+        return 2
     return 0
 
 

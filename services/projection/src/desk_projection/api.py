@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine, Row
 from desk_access import problems
 from desk_access.http_guard import AUTH_RESPONSES, requires
 from desk_projection import export, queries
+from desk_projection.archive import READ_ONLY_REFUSAL, AsOfRecord
 from desk_projection.board.actions import actions_router
 from desk_projection.board.layout import load_layout
 from desk_projection.board.live import SituationFeed, Snapshot, read_snapshot
@@ -113,17 +114,20 @@ def incident_filter(
 Filtered = Annotated[tuple[queries.IncidentFilter, Principal], Depends(incident_filter)]
 
 def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatus | None = None,
-               feed: SituationFeed | None = None) -> FastAPI:
+               feed: SituationFeed | None = None, as_of: AsOfRecord | None = None) -> FastAPI:
     """The app over `engine` (a reading engine); `stream` tells /health how far the log is; `feed`
-    keeps the board live (the board's routes exist only with one)."""
+    keeps the board live (the board's routes exist only with one). `as_of`: the app serves an archive
+    (read-only, "now" is its moment, every page says so; see `archive`)."""
     directory = regions()  # read once, before the first request
+    clock = as_of.clock if as_of is not None else _wall_clock
+    archive = as_of.response() if as_of is not None else None
     regency_codes = settings.regency_codes
     app = FastAPI(title="Desk Pemilu — read models",
                   description="Incidents, their timelines and the situation per kecamatan, projected from the "
                               "event log. Classifications marked 'otomatis' are machine-derived.",
                   version="2")
     problems.install(app)
-    app.include_router(daily_report_router(engine, directory, regency_codes))
+    app.include_router(daily_report_router(engine, directory, regency_codes, clock))
 
     def _kecamatan_name(code: str) -> str | None:
         area = directory.kecamatan_of(code)
@@ -157,7 +161,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
     def me(principal: Reader) -> Me:
         """Who the session belongs to and what they may do (the pages show only the actions allowed)."""
         return Me(login=principal.login, roles=[r.value for r in principal.roles],
-                  capabilities=sorted(c.value for c in principal.capabilities))
+                  capabilities=sorted(c.value for c in principal.capabilities), as_of=archive)
 
     @app.get("/v1/incidents/{incident_id}", response_model=IncidentDetail, tags=["incidents"],
              responses={404: {"description": "No such incident (or not in the person's areas)"}, **AUTH_RESPONSES})
@@ -168,7 +172,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         row, events, incident_reports, assignments = await run_in_threadpool(_incident, engine, incident_id)
         if row is None or not principal.sees(row.kecamatan_code):
             raise HTTPException(status_code=404, detail=f"incident {incident_id} not found")
-        detail = incident_detail(row, events, directory, incident_reports, assignments, datetime.now(UTC),
+        detail = incident_detail(row, events, directory, incident_reports, assignments, clock(),
                                  redact=not principal.may(Capability.READ_PERSONAL))
         detail.actors = _logins(request, detail)
         if row.reporter is not None:
@@ -194,18 +198,21 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         """Per kecamatan of the person's areas: its alert level and open incidents by category and
         severity, worst first."""
         snapshot = feed.snapshot if feed is not None else None  # at most one watcher's interval old
-        return situation_of(snapshot or read_snapshot(engine), principal)
+        return situation_of(snapshot or read_snapshot(engine, now=clock()), principal)
 
     def situation_of(snapshot: Snapshot, principal: Principal, seed_scope: bool = True) -> Situation:
-        return build_situation(snapshot.position, snapshot.incident_counts, snapshot.report_counts, directory,
-                               regency_codes, principal.areas, snapshot.levels, seed_scope,
-                               trends=snapshot.trend_now)
+        found = build_situation(snapshot.position, snapshot.incident_counts, snapshot.report_counts, directory,
+                                regency_codes, principal.areas, snapshot.levels, seed_scope,
+                                trends=snapshot.trend_now)
+        found.as_of = archive
+        return found
 
     if feed is not None:
         app.include_router(board_router(feed, lambda snapshot, who: situation_of(snapshot, who, seed_scope=False),
-                                        load_layout(settings.board_layout_file)))
+                                        load_layout(settings.board_layout_file),
+                                        as_of.banner() if as_of is not None else ""))
         app.include_router(login_router(settings.cookie_secure))
-        app.include_router(actions_router())
+        app.include_router(actions_router(READ_ONLY_REFUSAL if as_of is not None else None))
         app.mount("/static", static_files(), name="static")
 
     @app.get("/v1/stats", response_model=Stats, tags=["situation"], responses=AUTH_RESPONSES)
@@ -218,7 +225,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         if bucket == "hour" and days > 7:
             raise RequestValidationError([{"type": "value_error", "loc": ("query", "days"), "input": days,
                                            "msg": "hourly buckets cover at most 7 days; ask for bucket=day"}])
-        now = datetime.now(UTC)
+        now = clock()
         if bucket == "hour":
             start = hour_start(now, days * 24)
         else:  # whole WIB days, from the first one's midnight
@@ -251,7 +258,7 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         against its deadlines (tepat_waktu, terlambat, selesai)."""
         with engine.connect() as conn:
             rows = queries.agency_queue(conn, agency, principal.areas, open_only, limit)
-        now = datetime.now(UTC)
+        now = clock()
         redact = not principal.may(Capability.READ_PERSONAL)
         return AgencyQueue(agency=agency, items=[assignment_item(r, now, redact) for r in rows])
 
@@ -278,6 +285,10 @@ def create_app(engine: Engine, settings: ProjectionSettings, stream: StreamStatu
         return answer
 
     return app
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def as_json(model: BaseModel) -> Response:

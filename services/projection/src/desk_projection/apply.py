@@ -254,8 +254,7 @@ def incident_split(rows: WorkingSet, seq: int, event: IncidentSplit) -> None:
         status=TRIAGED, report_count=len(p.report_ids)))
     for report_id in p.report_ids:
         rows.link_report(report_id, p.new_incident_id)
-    rows.add_timeline(_timeline(seq, event, None, p.new_incident_id, {
-        "split_from": str(p.incident_id), "reports": len(p.report_ids), "by": _by(event)}))
+    # one timeline row per event (its sequence is the key): the source's, naming the new incident
 
 
 # ----------------------------------------------------------------------------- agencies and levels

@@ -14,6 +14,14 @@ from sqlalchemy.engine import make_url
 
 from desk_access.api_server import ApiServer
 from desk_projection.api import create_app
+from desk_projection.archive import (
+    ArchiveStream,
+    AsOfRecord,
+    NotAnArchive,
+    read_as_of,
+    read_only_engine,
+    require_current_schema,
+)
 from desk_projection.board.live import SituationFeed
 from desk_projection.database import make_engine, migrate
 from desk_projection.projector import Projector
@@ -46,8 +54,21 @@ def safe_url(url: str) -> str:
 
 
 async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event) -> None:
-    """Migrate, then run the reader and the API until `stop` is set."""
+    """Migrate, then run the reader and the API until `stop` is set. A database holding an archive
+    (an as-of record, see `archive`) is served read-only instead: no reader, no migration.
+    Raises NotAnArchive when DESK_PROJECTION_ARCHIVE is set and the database holds none."""
     sys.setswitchinterval(settings.switch_interval_ms / 1000)
+    probe = make_engine(settings.database_url)
+    try:
+        as_of = await asyncio.to_thread(read_as_of, probe)
+    finally:
+        probe.dispose()
+    if as_of is not None:
+        await serve_archive(settings, bus, stop, as_of)
+        return
+    if settings.archive:
+        raise NotAnArchive(f"{safe_url(settings.database_url)} holds no archive (no as-of record): make one with "
+                           "desk-projection replay --until ... --database-url URL")
     writer = make_engine(settings.database_url, writer=True, sqlite=settings.sqlite_writing())
     reading = make_engine(settings.database_url)
     try:
@@ -56,28 +77,51 @@ async def serve(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Ev
         reader = log_reader(Projector(writer), settings, bus)
         feed = SituationFeed(reading, settings.live_interval_seconds)
         app = create_app(reading, settings, reader, feed)
-        server = ApiServer(app, settings.host, settings.port, "projection")
         projecting = asyncio.create_task(reader.run(stop), name="projection-reader")
-        serving = asyncio.create_task(server.serve(), name="projection-api")
-        guarding = asyncio.create_task(guard_people(app, bus, stop), name="projection-guard")
-        watching = asyncio.create_task(feed.run(stop), name="projection-live")
-        stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({projecting, serving, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if not stop.is_set():
-            log.error("%s ended on its own; stopping", "reader" if projecting.done() else "API")
-        log.info("stopping")
-        stop.set()
-        server.should_exit = True
-        await asyncio.wait({projecting, serving, guarding, watching}, timeout=10)
-        for task in (projecting, serving, guarding, watching):
-            if not task.done():
-                task.cancel()
-            elif not task.cancelled() and task.exception():
-                log.error("%s failed: %r", task.get_name(), task.exception())
-        log.info("stopped")
+        await run_api(app, settings, bus, stop, feed, projecting)
     finally:
         writer.dispose()
         reading.dispose()
+
+
+async def serve_archive(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event,
+                        as_of: AsOfRecord) -> None:
+    """Serve an archive read-only until `stop` (see `archive`)."""
+    reading = read_only_engine(settings.database_url)
+    try:
+        await asyncio.to_thread(require_current_schema, reading)
+        log.info("serving the archive in %s, read-only: %s", safe_url(settings.database_url), as_of.label())
+        feed = SituationFeed(reading, settings.live_interval_seconds, as_of.clock)
+        app = create_app(reading, settings, ArchiveStream(as_of), feed, as_of)
+        await run_api(app, settings, bus, stop, feed)
+    finally:
+        reading.dispose()
+
+
+async def run_api(app: FastAPI, settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event,
+                  feed: SituationFeed, projecting: asyncio.Task[Any] | None = None) -> None:
+    """Serve `app` (with its people guard and live feed) and the reader's task `projecting`, if any,
+    until `stop` is set or one of them ends."""
+    server = ApiServer(app, settings.host, settings.port, "projection")
+    serving = asyncio.create_task(server.serve(), name="projection-api")
+    guarding = asyncio.create_task(guard_people(app, bus, stop), name="projection-guard")
+    watching = asyncio.create_task(feed.run(stop), name="projection-live")
+    stopper = asyncio.create_task(stop.wait())
+    ending = {serving, stopper} | ({projecting} if projecting else set())
+    await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
+    if not stop.is_set():
+        log.error("%s ended on its own; stopping", "reader" if projecting and projecting.done() else "API")
+    log.info("stopping")
+    stop.set()
+    server.should_exit = True
+    tasks = [t for t in (projecting, serving, guarding, watching) if t is not None]
+    await asyncio.wait(tasks, timeout=10)
+    for task in tasks:
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled() and task.exception():
+            log.error("%s failed: %r", task.get_name(), task.exception())
+    log.info("stopped")
 
 
 async def guard_people(app: FastAPI, bus: BusSettings, stop: asyncio.Event) -> None:
@@ -110,10 +154,12 @@ def tune_garbage_collector(settings: ProjectionSettings) -> None:
 
 
 async def rebuild(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.Event,
-                  progress: Callable[[int, int], Callable[[ReadTotals], None]] | None = None) -> ReadTotals | None:
-    """Replay the log from sequence 1 into an empty database, up to the stream's last sequence
-    at the moment the rebuild started. Returns None when the database is not empty.
-    `progress(start, target)`, if given, makes the function called with the totals as they grow."""
+                  progress: Callable[[int, int], Callable[[ReadTotals], None]] | None = None,
+                  stop_at: int | None = None) -> ReadTotals | None:
+    """Replay the log from sequence 1 into an empty database, up to `stop_at` (that sequence
+    included), else up to the stream's last sequence at the moment the rebuild started. Returns
+    None when the database is not empty. `progress(start, target)`, if given, makes the function
+    called with the totals as they grow."""
     writer = make_engine(settings.database_url, writer=True, sqlite=settings.sqlite_writing())
     try:
         await asyncio.to_thread(migrate, writer)
@@ -122,7 +168,7 @@ async def rebuild(settings: ProjectionSettings, bus: BusSettings, stop: asyncio.
             log.error("%s already holds a projection: rebuild only into an empty database",
                       safe_url(settings.database_url))
             return None
-        target = await stream_last_sequence(bus)
+        target = stop_at if stop_at is not None else await stream_last_sequence(bus)
         log.info("rebuilding %s from the log, sequences 1..%d", safe_url(settings.database_url), target)
         reader = log_reader(projector, settings, bus, dead_letter=False, client_name="desk-projection-rebuild")
         if progress is None:

@@ -60,10 +60,23 @@ class IncidentItem(BaseModel):
     merged_into: uuid.UUID | None = Field(None, description="The incident this one was merged into.")
 
 
+class AsOf(BaseModel):
+    """What an archive's read models are as of (`desk-projection replay --until`)."""
+
+    sequence: int = Field(description="The last stream sequence replayed into the archive.")
+    stored_at: datetime = Field(description="When the log stored the message at `sequence`.")
+    asked_for: datetime | None = Field(description="The time the archive was asked for (null: a sequence was).")
+    label: str = Field(examples=["Arsip — keadaan per 14 Februari 2024 10.00 WIB (sampai urutan log 12345, "
+                                 "peristiwa terakhir tersimpan 14 Februari 2024 09.58.31 WIB)"],
+                       description="What the board's banner says.")
+
+
 class Me(BaseModel):
     login: str
     roles: list[str] = Field(examples=[["desk_officer"]])
     capabilities: list[str] = Field(examples=[["decide", "read_board", "read_personal"]])
+    as_of: AsOf | None = Field(None, description="Set when this server serves an archive (read-only, the read "
+                                                 "models as they were then): no action can be taken here.")
 
 
 class IncidentReportItem(BaseModel):
@@ -194,6 +207,8 @@ class Situation(BaseModel):
     incidents: int
     by_severity: dict[str, int]
     kecamatan: list[KecamatanSituation]
+    as_of: AsOf | None = Field(None, description="Set when this server serves an archive: the situation as it "
+                                                 "was then.")
 
 
 class Stats(BaseModel):

@@ -47,6 +47,9 @@ class ProjectionSettings(BaseSettings):
     board_layout_file: Path | None = Field(None, description="A TOML file placing each kecamatan's tile on a "
                                                              "grid drawn like the regency's map (default: the "
                                                              "packaged layouts).")
+    archive: bool = Field(False, description="Serve an archive made by `desk-projection replay` (read-only, as of "
+                                             "its moment) and refuse to start on a database that holds none. A "
+                                             "database holding an archive is served as one whatever this says.")
     region_regencies: str = Field("", description="Comma-separated regency codes (e.g. 11.13) whose kecamatan "
                                                   "are always listed in the situation, even without incidents.")
 

@@ -123,5 +123,16 @@ skipped_events = sa.Table(  # messages of the log the read models lack: undecoda
     sa.Column("reason", sa.Text, nullable=False),
 )
 
+as_of = sa.Table(  # an archive's one row (desk-projection replay); empty in a live database
+    "as_of", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1
+    sa.Column("sequence", sa.BigInteger, nullable=False),  # the last stream sequence replayed
+    sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),  # when the log stored that message
+    sa.Column("asked_for", sa.DateTime(timezone=True), nullable=True),  # the time asked for; None: a sequence
+    sa.Column("stream", sa.String(100), nullable=False),
+    sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=False),  # the wall clock: not from an event
+)
+
 READ_MODEL_TABLES: tuple[sa.Table, ...] = (reports, incidents, assignments, area_levels, timeline, checkpoints,
                                            skipped_events)
+"""What the log makes (`as_of` is not one: a replay records it beside them)."""

@@ -1,10 +1,12 @@
-"""`desk-triage` / `python -m desk_triage`: run the triage service (the default), or work with the
-classifier: try it on a text, evaluate it on the labelled corpus, rebuild its model."""
+"""`desk-triage` / `python -m desk_triage`: run the triage service (the default), work with the
+classifier (try it on a text, evaluate it on the labelled corpus, rebuild its model), or replay
+the event log through triage's decisions for an auditor."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -51,6 +53,21 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--output", type=Path, default=PACKAGED_MODEL, help="where to write (default: packaged)")
     build_cmd.add_argument("--check", action="store_true",
                            help="write nothing; exit 1 unless a rebuild equals the file at --output byte for byte")
+
+    replay_cmd = commands.add_parser(
+        "replay", help="replay the log through triage's decisions and compare every event it derived (exit 0 "
+                       "identical, 1 different, 2 error); decides as the service's DESK_TRIAGE_* settings say")
+    source = replay_cmd.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from-nats", action="store_true",
+                        help="read the log from NATS (DESK_NATS_URL; DESK_NATS_USER=auditor suffices)")
+    source.add_argument("--export", type=Path, metavar="FILE",
+                        help="read a JSON Lines export: one {\"seq\", \"subject\", \"data\"} per line")
+    classifier_options(replay_cmd)
+    replay_cmd.add_argument("--jobs", type=int, default=min((os.cpu_count() or 1) + 1, 8),
+                            help="worker processes, each replaying some kecamatan (default: one more than the cores, "
+                                 "at most 8: kecamatan differ in size); 1: in this process")
+    replay_cmd.add_argument("--show", type=int, default=20, help="differences shown at most (all are counted)")
+    replay_cmd.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
     return parser
 
 
@@ -80,6 +97,12 @@ def _run(args: argparse.Namespace) -> int:
         settings = TriageSettings()
         serve("triage", lambda bus, stop: run(settings, bus, stop))
         return 0
+    if args.command == "replay":
+        from desk_triage.replay_log import Options
+        from desk_triage.replay_log import run as replay
+
+        return replay(Options(args.export, args.rules, args.model, args.no_model, args.show, not args.no_progress,
+                              args.jobs))
     if args.command == "classify":
         text = " ".join(args.text) if args.text else sys.stdin.read()
         result = classify(text, args.hint, _rules(args), _model(args))

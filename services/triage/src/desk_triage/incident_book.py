@@ -63,9 +63,12 @@ def _fail(request: _Request, exc: BaseException) -> None:
 
 class IncidentBook:
     def __init__(self, js: JetStreamContext, bus: BusSettings, attempts: int = 20, catch_up_seconds: float = 10.0,
-                 retry_pause: float = 0.05):
+                 retry_pause: float = 0.05, unacknowledged_pause: float = 0.5):
         self._attempts = attempts
         self._retry_pause = retry_pause
+        self._unacknowledged_pause = unacknowledged_pause
+        """After an append that got no acknowledgement (it may be stored): decided again only after this pause, when
+        the book has likely read it, so a decision whose events are stored is not taken again against a later state."""
         self._catch_up = catch_up_seconds
         self._follower: Follower[Book] = Follower.sequenced(js, bus.stream_name, KEYED_EVENTS, Book(), self._fold)
         self._queues: dict[str, list[_Request]] = {}
@@ -116,6 +119,7 @@ class IncidentBook:
         return await request.done
 
     async def _commit(self, publisher: EventPublisher, kecamatan_code: str, batch: list[_Request]) -> None:
+        unacknowledged: Exception | None = None
         for _ in range(self._attempts):
             area = self.book.area(kecamatan_code)
             working, appending, decided = area, [], []
@@ -143,10 +147,11 @@ class IncidentBook:
                     else:  # some of these events are stored already: give the book time to fold them
                         await asyncio.sleep(self._retry_pause)
                     continue
-                except (PublishFailed, TimeoutError) as exc:
-                    for request, _ in decided:
-                        _fail(request, exc)
-                    return
+                except (PublishFailed, TimeoutError) as exc:  # stored or not: read again, then decide again
+                    log.warning("kecamatan %s: append not acknowledged (%s); reading again", kecamatan_code, exc)
+                    unacknowledged = exc
+                    await asyncio.sleep(self._unacknowledged_pause)
+                    continue
                 first = ack.seq - len(appending) + 1  # an atomic batch is stored in one run of sequences
                 self._follower.fold_own([(event, first + n) for n, event in enumerate(appending)])
             after = self.book.area(kecamatan_code)
@@ -155,8 +160,8 @@ class IncidentBook:
                     request.done.set_result((events, after))
             return
         for request in batch:
-            _fail(request, StaleRead(f"kecamatan {kecamatan_code}: no decision could be appended in "
-                                     f"{self._attempts} attempts"))
+            _fail(request, unacknowledged or StaleRead(f"kecamatan {kecamatan_code}: no decision could be appended in "
+                                                       f"{self._attempts} attempts"))
 
     async def _wait_past(self, seq: int) -> None:
         async with asyncio.timeout(self._catch_up):

@@ -88,6 +88,8 @@ class Event(Contract):
     subject_filter: ClassVar[str]
     """What matches every stored event of the type: to read it, and to be allowed to write it."""
     KEYED: ClassVar[bool] = False
+    BASE: ClassVar[bool] = False
+    """True on an intermediate base class (declared with a payload) that is not itself an event type."""
     SCHEMA_VERSION: ClassVar[int] = 2
     UPCASTERS: ClassVar[Mapping[int, Upcaster]] = {1: _actor_from_producer}
     """From version n to n+1, on the raw JSON object of a stored event."""
@@ -104,7 +106,7 @@ class Event(Contract):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        if "payload" in cls.model_fields:  # a concrete event type, not an intermediate base
+        if "payload" in cls.model_fields and not cls.__dict__.get("BASE", False):  # a concrete event type
             cls.event_type = cls.__name__
             cls.subject = subjects.event_subject(subject_name(cls.__name__))
             cls.subject_filter = f"{cls.subject}.>" if cls.KEYED else cls.subject
@@ -204,7 +206,7 @@ def event_class(name: str) -> type[Event]:
 def upcast(cls: type[Event], raw: RawEvent) -> RawEvent:
     """Bring a stored event of an older schema version to the class's version."""
     version = raw.get("schema_version", 1)
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise UndecodableEvent(f"invalid schema_version {version!r}")
     while version < cls.SCHEMA_VERSION:
         raw = cls.UPCASTERS[version](raw)
@@ -237,5 +239,5 @@ def decode_event(data: bytes) -> Event:
     cls = event_class(raw["type"])
     try:
         return cls.model_validate(upcast(cls, raw), extra="ignore", context={"tolerant": True})
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # an upcaster meeting a malformed old event
         raise UndecodableEvent(f"invalid {raw['type']}: {exc}") from exc

@@ -16,6 +16,7 @@ from desk_shared.contracts.alerts import (
     AlertRequested,
     AlertRequestedPayload,
 )
+from desk_shared.contracts.audit import AuditSealed, AuditSealedPayload
 from desk_shared.contracts.contacts import ContactChanged, ContactRegistered, ContactRemoved
 from desk_shared.contracts.envelope import (
     EVENT_NAMESPACE,
@@ -78,6 +79,8 @@ __all__ = [
     "AlertOutcomePayload",
     "AlertRequested",
     "AlertRequestedPayload",
+    "AuditSealed",
+    "AuditSealedPayload",
     "ContactChanged",
     "ContactRegistered",
     "ContactRemoved",

@@ -49,6 +49,7 @@ class KeyedEvent(Event):
     """An event stored under its kecamatan and key (see the module's docstring)."""
 
     KEYED: ClassVar[bool] = True
+    BASE: ClassVar[bool] = True
     payload: AreaPayload
 
     @property

@@ -16,6 +16,7 @@ from desk_shared.runtime.settings import BusSettings
 def setup_logging(level: str, service: str) -> None:
     logging.basicConfig(level=level.upper(), format=f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s")
     logging.getLogger("nats").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is not news
 
 
 def serve(service: str, main: Callable[[BusSettings, asyncio.Event], Awaitable[None]]) -> None:

@@ -27,6 +27,9 @@ class BusSettings(BaseSettings):
     alert_attempts_bucket: str = Field(
         "desk_alert_attempts", description="Key-value bucket of alerts being sent on channels without an "
                                            "idempotency key (e-mail, Telegram, SMS).")
+    jetstream_domain: str = Field("desk", pattern=r"^[A-Za-z0-9_-]+$",
+                                  description="The JetStream domain of the desk's servers: a leaf node (the "
+                                              "auditors' mirror) reaches their API as $JS.<domain>.API.")
     stream_replicas: int = Field(1, ge=1, le=5, description="3 in a production cluster (R3).")
     duplicate_window_seconds: float = Field(
         24 * 3600, gt=0, description="How long JetStream remembers Nats-Msg-Id values for dropping duplicates."

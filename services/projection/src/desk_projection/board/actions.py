@@ -34,7 +34,8 @@ def cross_site(request: Request) -> bool:
     return origin is not None and urlsplit(origin).netloc != request.headers.get("host")
 
 
-def actions_router() -> APIRouter:
+def actions_router(refusal: str | None = None) -> APIRouter:
+    """`refusal`: every action is answered 409 with it (an archive is read-only)."""
     router = APIRouter()
 
     @router.post("/v1/incidents/{incident_id}/actions/{action}", status_code=202, tags=["board"],
@@ -47,6 +48,8 @@ def actions_router() -> APIRouter:
                   idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
         """An officer's action on an incident (verify, category, severity, assignments, notes, close,
         reopen, merge, split, agency-progress, urgency), with the body triage's API takes for it."""
+        if refusal is not None:
+            raise HTTPException(409, refusal)
         token = bearer.credentials if bearer else cookie
         if not token:
             raise HTTPException(401, "no credential: log in", headers=CHALLENGE)

@@ -97,10 +97,11 @@ class Snapshot:
         return list(self.tally.by_kecamatan.values())
 
 
-def read_snapshot(engine: Engine, previous: Snapshot | None = None) -> Snapshot:
-    """The situation's rows now. After `previous` (read whole less than REFRESH_SECONDS ago, in the same
-    hour) only the reports added since are counted and the hourly trends are kept."""
-    start = hour_start(datetime.now(UTC), TREND_HOURS)
+def read_snapshot(engine: Engine, previous: Snapshot | None = None, now: datetime | None = None) -> Snapshot:
+    """The situation's rows now (`now`: the trends' last hour, an archive's moment). After `previous`
+    (read whole less than REFRESH_SECONDS ago, in the same hour) only the reports added since are
+    counted and the hourly trends are kept."""
+    start = hour_start(now or datetime.now(UTC), TREND_HOURS)
     whole = previous is None or time.monotonic() - previous.read_at >= REFRESH_SECONDS
     with _snapshot_reading(engine) as conn:  # one snapshot: counts and position agree
         position = queries.position(conn)
@@ -127,8 +128,11 @@ def _snapshot_reading(engine: Engine) -> Connection:
 
 
 class SituationFeed:
-    def __init__(self, engine: Engine, interval: float = 0.25) -> None:
+    def __init__(self, engine: Engine, interval: float = 0.25,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        """`clock`: what "now" is for the trends (an archive's moment; default the wall clock)."""
         self._engine, self._interval = engine, interval
+        self._clock = clock
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
         self._changed = asyncio.Condition()
@@ -146,7 +150,7 @@ class SituationFeed:
             if (known is not None and queries.position(conn) == known.position
                     and time.monotonic() - known.read_at < REFRESH_SECONDS):
                 return None
-        return read_snapshot(self._engine, known)
+        return read_snapshot(self._engine, known, self._clock() if self._clock else None)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Watch the position until `stop`; a failing read is logged and tried again."""

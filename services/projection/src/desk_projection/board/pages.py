@@ -44,10 +44,12 @@ PAGES = {"/antrean": ("antrean.html", "The agencies' queues, oldest first, with 
 
 
 def board_router(feed: SituationFeed, situation_of: Callable[[Snapshot, Principal], Situation],
-                 layout: Layout) -> APIRouter:
+                 layout: Layout, banner: str = "") -> APIRouter:
+    """`banner`: HTML every page shows under its menu (an archive's "keadaan per ...")."""
     router = APIRouter()
     names = ("papan.html", "daftar.html", "insiden.html", *(name for name, _ in PAGES.values()))
-    pages = {name: (STATIC / name).read_text(encoding="utf-8").replace("<!--menu-->", MENU) for name in names}
+    pages = {name: (STATIC / name).read_text(encoding="utf-8").replace("<!--menu-->", MENU + banner)
+             for name in names}
     places = layout.places()
 
     async def page(request: Request, name: str) -> HTMLResponse:

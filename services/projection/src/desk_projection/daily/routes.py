@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -41,9 +42,11 @@ def check_day(day: date, today: date) -> str | None:
     return None
 
 
-def daily_report_router(engine: Engine, directory: RegionDirectory, regency_codes: frozenset[str]) -> APIRouter:
+def daily_report_router(engine: Engine, directory: RegionDirectory, regency_codes: frozenset[str],
+                        clock: Callable[[], datetime] | None = None) -> APIRouter:
     """The report's route over `engine` (a reading engine); `regency_codes` are the desk's regencies,
-    whose quiet kecamatan are listed too."""
+    whose quiet kecamatan are listed too; `clock`: what "now" is (an archive's moment; default the
+    wall clock)."""
     router = APIRouter(tags=["situation"])
     title = regency_title(directory, regency_codes)
 
@@ -55,7 +58,7 @@ def daily_report_router(engine: Engine, directory: RegionDirectory, regency_code
         """The 'Laporan situasi harian' of the person's areas for Bupati and Forkopimda: the situation
         per kecamatan, the day's key numbers, its kritis and tinggi incidents with what was done, and
         what is still open. Personal data in report texts is masked."""
-        generated = datetime.now(UTC)
+        generated = clock() if clock is not None else datetime.now(UTC)
         day = tanggal or generated.astimezone(DESK_TZ).date()
         problem = check_day(day, generated.astimezone(DESK_TZ).date())
         if problem is not None:

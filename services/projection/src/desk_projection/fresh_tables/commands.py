@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from desk_projection.archive import read_as_of
 from desk_projection.bootstrap import safe_url, stream_last_sequence, tune_garbage_collector
 from desk_projection.checkpoint import read_checkpoint
 from desk_projection.database import make_engine
@@ -116,6 +117,9 @@ async def rebuild_and_swap(settings: ProjectionSettings, bus: BusSettings, stop:
     with the live position, and swap them in (`swap`); the fresh tables are dropped in any case."""
     live = make_engine(settings.database_url)
     try:
+        if await asyncio.to_thread(read_as_of, live) is not None:
+            raise Refused(f"{safe_url(settings.database_url)} holds an archive (desk-projection replay): it is "
+                          "never rewritten")
         start = await _start(live, bus)
         tables = fresh_tables(settings.database_url, settings.sqlite_writing())
         log.info("rebuilding the read models of %s in fresh tables (%s), sequences 1..%d, then swapping them in",

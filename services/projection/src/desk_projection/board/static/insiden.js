@@ -160,7 +160,7 @@ async function act(button) {
 
 async function actions() {
   const me = await read("/v1/me");
-  if (!me.capabilities.includes("decide")) return;
+  if (me.as_of || !me.capabilities.includes("decide")) return;  // an archive takes no action
   const panel = document.getElementById("tindakan");
   await fillChoices(panel);
   const current = document.body.dataset;

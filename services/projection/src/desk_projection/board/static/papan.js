@@ -80,7 +80,14 @@ function render(situation) {
   placeOnMap(tiles, sorted);
   text(document.getElementById("total"), situation.incidents);
   SEVERITIES.forEach((s) => text(document.getElementById(`n-${s}`), situation.by_severity[s] || 0));
-  text(document.getElementById("updated"), new Date().toLocaleTimeString("id-ID"));
+  const archived = situation.as_of;  // an archive: the situation as it was then, never moving
+  text(document.getElementById("updated"), archived ? time(archived.asked_for || archived.stored_at)
+                                                    : new Date().toLocaleTimeString("id-ID"));
+  if (archived) {
+    const status = document.getElementById("status");
+    status.dataset.state = "arsip";
+    text(status, "Arsip hanya-baca: tidak diperbarui");
+  }
   document.body.dataset.position = situation.position;
 }
 
