@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
+
+from desk_shared.files import replaced
 
 
 def write_private(path: Path, text: str) -> None:
     """Replace `path` atomically with `text`, readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with contextlib.suppress(FileNotFoundError):
-        partial.unlink()
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as out:
+    with replaced(path, private=True) as out:
         out.write(text)
-    partial.replace(path)

@@ -19,6 +19,7 @@ from desk_audit.notes import COSIGNATURE_KEY, LOG_KEY, NoteError, SigningKey, Ve
 from desk_audit.sealer import BrokenLog
 from desk_audit.settings import AuditSettings
 from desk_audit.verify import Verifier
+from desk_shared.files import replaced
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.process import run_until_stopped, setup_logging
 from desk_shared.runtime.progress import Progress
@@ -241,7 +242,7 @@ async def _export(args: argparse.Namespace, bus: BusSettings, settings: AuditSet
         end = await source.last_sequence(js, bus.stream_name)
         last = min(args.last or end, end)
         shown = _progress(args, last, "export")
-        with _replaced(args.out) as out:
+        with replaced(args.out) as out:
             first, last, written = await exports.write_range(js, bus.stream_name, out, args.first, last,
                                                              settings.log_key, shown)
     finally:
@@ -268,7 +269,7 @@ async def _prove(args: argparse.Namespace, bus: BusSettings, settings: AuditSett
     try:
         js = nc.jetstream()
         shown = _progress(args, await source.last_sequence(js, bus.stream_name), "prove")
-        with _replaced(args.out) as out:
+        with replaced(args.out) as out:
             count = await exports.write_incident(js, bus.stream_name, out, args.incident, settings.log_key, shown)
     finally:
         await nc.close()
@@ -278,25 +279,6 @@ async def _prove(args: argparse.Namespace, bus: BusSettings, settings: AuditSett
     print(f"{count} messages of incident {args.incident} with inclusion proofs written to {args.out}; check it "
           f"offline: desk-audit verify --export {args.out} --log-key <the published key>")
     return 0
-
-
-class _replaced:
-    """A file written whole or not at all (written beside, renamed at the end)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.partial = path.with_name(path.name + ".partial")
-
-    def __enter__(self) -> Any:
-        self.out = self.partial.open("w", encoding="utf-8")
-        return self.out
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        self.out.close()
-        if kind is None:
-            self.partial.replace(self.path)
-        else:
-            self.partial.unlink(missing_ok=True)
 
 
 def _replay(argv: list[str]) -> int:

@@ -14,11 +14,10 @@ from nats.js import JetStreamContext
 from desk_audit import source
 from desk_audit.exports import FORMAT
 from desk_audit.merkle import verify_inclusion
-from desk_audit.notes import Checkpoint, Note, NoteError, VerifierKey, cosignature_time, log_signature_valid
+from desk_audit.notes import Checkpoint, Note, VerifierKey, cosignature_time, log_signature_valid
+from desk_audit.seals import read_seal
 from desk_audit.stored import StoredMessage
 from desk_audit.verify import Finding, Outcome, Verifier
-from desk_shared.contracts.audit import AuditSealed
-from desk_shared.contracts.envelope import decode_event
 
 Shown = Callable[[int], None]
 
@@ -105,11 +104,9 @@ def check_proofs(lines: Iterable[tuple[int, dict[str, Any]]], log_key: VerifierK
 def _sealed_checkpoint(message: StoredMessage, log_key: VerifierKey, witnesses: Sequence[VerifierKey],
                        found: ProofOutcome) -> Checkpoint | None:
     try:
-        event = decode_event(message.data)
-        assert isinstance(event, AuditSealed)
-        note = Note.parse(event.payload.checkpoint)
-        checkpoint = Checkpoint.parse(note.body)
-    except (ValueError, AssertionError, NoteError) as exc:
+        seal = read_seal(message.seq, message.data)
+        note, checkpoint = seal.note, seal.checkpoint
+    except ValueError as exc:
         found.findings.append(Finding(message.seq, "seal", f"the seal cannot be read: {exc}"))
         return None
     if not log_signature_valid(note, log_key):

@@ -12,7 +12,6 @@ import base64
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -20,23 +19,16 @@ from nats.js import JetStreamContext
 
 from desk_audit import source
 from desk_audit.merkle import Tree
-from desk_audit.notes import Checkpoint, Note
 from desk_audit.sealer import BrokenLog, SealState
+from desk_audit.seals import Seal, every_seal
 from desk_audit.stored import StoredMessage
-from desk_shared.contracts.audit import AuditSealed, AuditSealedPayload
-from desk_shared.contracts.envelope import decode_event
+from desk_shared.contracts.audit import AuditSealed
 from desk_shared.contracts.reports import ReportSubmitted
 
 FORMAT = "desk-pemilu-log/v1"
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _REPORT_ID = re.compile(rb'"report_id":"([0-9a-f-]{36})"')
 Shown = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class Seal:
-    seq: int
-    payload: AuditSealedPayload
 
 
 def header(of: str, stream: str, first: int, last: int, log_key: str | None, **extra: Any) -> str:
@@ -47,17 +39,6 @@ def header(of: str, stream: str, first: int, last: int, log_key: str | None, **e
 
 def line(message: StoredMessage, **extra: Any) -> str:
     return json.dumps({"kind": "message", **message.export(), **extra}, ensure_ascii=False) + "\n"
-
-
-async def seals(js: JetStreamContext, stream: str) -> list[Seal]:
-    end = await source.last_sequence(js, stream, AuditSealed.subject)
-    found = []
-    async for batch in source.read(js, stream, 1, end, subject=AuditSealed.subject):
-        for message in batch:
-            event = decode_event(message.data)
-            if isinstance(event, AuditSealed):
-                found.append(Seal(message.seq, event.payload))
-    return found
 
 
 def widened(known: list[Seal], first: int, last: int, end: int) -> tuple[int, int]:
@@ -71,7 +52,7 @@ async def write_range(js: JetStreamContext, stream: str, out: TextIO, first: int
                       shown: Shown | None = None) -> tuple[int, int, int]:
     """Every message of first..last (widened); returns (first, last, messages written)."""
     end = await source.last_sequence(js, stream)
-    start, stop = widened(await seals(js, stream), first, min(last, end), end)
+    start, stop = widened(await every_seal(js, stream), first, min(last, end), end)
     out.write(header("log" if start == 1 and stop == end else "range", stream, start, stop, log_key))
     written = 0
     async for batch in source.read(js, stream, start, stop):
@@ -85,12 +66,12 @@ async def write_range(js: JetStreamContext, stream: str, out: TextIO, first: int
 async def write_incident(js: JetStreamContext, stream: str, out: TextIO, incident: str, log_key: str | None,
                          shown: Shown | None = None) -> int:
     """The incident's messages with inclusion proofs against the newest seal; returns how many."""
-    known = await seals(js, stream)
+    known = await every_seal(js, stream)
     if not known:
         raise BrokenLog("the log has no seal yet: nothing can be proven")
     state = SealState()
     for seal in known:
-        state.take(seal.seq, seal.payload)
+        state.take(seal)
     newest = known[-1]
     tree = Tree(state.leaves)
     related, reports = await _related(js, stream, incident.encode(), shown)
@@ -100,7 +81,7 @@ async def write_incident(js: JetStreamContext, stream: str, out: TextIO, inciden
         if report_id in named and seq not in have and (found := await source.message(js, stream, seq)):
             related.append(found)
     related.sort(key=lambda m: m.seq)
-    checkpoint = Checkpoint.parse(Note.parse(newest.payload.checkpoint).body)
+    checkpoint = newest.checkpoint
     seal_message = await source.message(js, stream, newest.seq)
     assert seal_message is not None
     out.write(header(f"incident {incident}", stream, related[0].seq if related else 0, newest.seq, log_key,

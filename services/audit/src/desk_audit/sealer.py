@@ -15,11 +15,12 @@ from nats.js import JetStreamContext
 
 from desk_audit import source
 from desk_audit.merkle import Frontier, Tree, root_of
-from desk_audit.notes import Checkpoint, Note, SigningKey, sign
+from desk_audit.notes import Checkpoint, SigningKey, sign
+from desk_audit.seals import Seal, every_seal
 from desk_audit.verify import ZERO_CHAIN, chain_step, split_leaves
 from desk_audit.witnessing import Cosigner
 from desk_shared.contracts.audit import AuditSealed, AuditSealedPayload
-from desk_shared.contracts.envelope import Actor, decode_event
+from desk_shared.contracts.envelope import Actor
 from desk_shared.runtime.publisher import AppendConflict, EventPublisher, Expected
 
 log = logging.getLogger(__name__)
@@ -47,29 +48,25 @@ class SealState:
     def sealed(self) -> int:
         return self.frontier.size
 
-    def take(self, seq: int, payload: AuditSealedPayload) -> None:
+    def take(self, seal: Seal) -> None:
+        payload = seal.payload
         if payload.first != self.sealed + 1:
-            raise BrokenLog(f"the seal at seq {seq} covers {payload.first}..{payload.last}, not from {self.sealed + 1}")
+            raise BrokenLog(f"the seal at seq {seal.seq} covers {payload.first}..{payload.last}, not from "
+                            f"{self.sealed + 1}")
         new = split_leaves(payload.leaves)
         self.leaves.extend(new)
         self.frontier.extend(new)
-        note = Note.parse(payload.checkpoint)
-        checkpoint = Checkpoint.parse(note.body)
-        if self.frontier.root() != checkpoint.root:
-            raise BrokenLog(f"the seal at seq {seq} does not give its own root")
-        self.chain, self.seal_seq, self.latest = checkpoint.chain, seq, payload.checkpoint
-        for signature in note.signatures[1:]:
+        if self.frontier.root() != seal.checkpoint.root:
+            raise BrokenLog(f"the seal at seq {seal.seq} does not give its own root")
+        self.chain, self.seal_seq, self.latest = seal.checkpoint.chain, seal.seq, payload.checkpoint
+        for signature in seal.note.signatures[1:]:
             self.witness_sizes[signature.name] = payload.last
 
 
 async def load(js: JetStreamContext, stream: str) -> SealState:
     state = SealState()
-    end = await source.last_sequence(js, stream, AuditSealed.subject)
-    async for batch in source.read(js, stream, 1, end, subject=AuditSealed.subject):
-        for message in batch:
-            event = decode_event(message.data)
-            if isinstance(event, AuditSealed):
-                state.take(message.seq, event.payload)
+    for seal in await every_seal(js, stream):
+        state.take(seal)
     return state
 
 
@@ -93,6 +90,7 @@ class Sealer:
         """Seal what is new (at most `max_range` messages); returns how many were sealed (0: nothing new)."""
         end = await source.last_sequence(self.js, self.stream)
         state = self.state
+        based_on = state.seal_seq  # the seal this one extends, as read now (not after another call's append)
         if end <= state.sealed or (end == state.seal_seq and state.seal_seq == state.sealed + 1):
             return 0  # nothing, or only the last seal itself
         first, last = state.sealed + 1, min(end, state.sealed + self.max_range)
@@ -118,12 +116,12 @@ class Sealer:
                                      witnesses_missing=tuple(missing))
         event = AuditSealed.decided(Actor.service(PRODUCER), PRODUCER, payload)
         try:
-            ack = await self.publisher.append_atomic([event], Expected(state.seal_seq, AuditSealed.subject))
+            ack = await self.publisher.append_atomic([event], Expected(based_on, AuditSealed.subject))
         except AppendConflict:
             log.info("another sealer sealed first; reading the seals again")
             self.state = await load(self.js, self.stream)
             return 0
-        state.take(ack.seq, payload)
+        state.take(Seal(ack.seq, payload, note, checkpoint))
         log.info("sealed %d..%d at seq %d (root %s, cosigned by %d of %d witnesses)", first, last, ack.seq,
                  checkpoint.root.hex()[:16], len(note.signatures) - 1, len(note.signatures) - 1 + len(missing))
         return len(leaves)

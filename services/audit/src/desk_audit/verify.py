@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from desk_audit.merkle import Frontier, Tree, root_of
-from desk_audit.notes import Checkpoint, Note, NoteError, VerifierKey, cosignature_time, log_signature_valid
+from desk_audit.notes import Checkpoint, Note, VerifierKey, cosignature_time, log_signature_valid
+from desk_audit.seals import read_seal
 from desk_audit.stored import StoredMessage
 from desk_shared.contracts.audit import AuditSealed, AuditSealedPayload
-from desk_shared.contracts.envelope import UndecodableEvent, UnknownEventType, decode_event
 
 ZERO_CHAIN = bytes(32)
 
@@ -127,15 +127,11 @@ class Verifier:
 
     def _seal(self, seq: int, data: bytes) -> None:
         try:
-            event = decode_event(data)
-            if not isinstance(event, AuditSealed):
-                raise UndecodableEvent("not an AuditSealed")
-            payload = event.payload
-            note = Note.parse(payload.checkpoint)
-            checkpoint = Checkpoint.parse(note.body)
+            seal = read_seal(seq, data)
+            payload, note, checkpoint = seal.payload, seal.note, seal.checkpoint
             sealed_leaves = split_leaves(payload.leaves)
             frontier = [base64.b64decode(n, validate=True) for n in payload.frontier]
-        except (UndecodableEvent, UnknownEventType, NoteError, ValueError) as exc:
+        except ValueError as exc:
             self._find(seq, "seal", f"the seal cannot be read: {exc}")
             return
         if not log_signature_valid(note, self.log_key):

@@ -11,7 +11,6 @@ import asyncio
 import base64
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from desk_audit.merkle import verify_consistency
 from desk_audit.notes import Checkpoint, Note, NoteError, SigningKey, VerifierKey, cosign, log_signature_valid
+from desk_shared.files import replaced
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,8 @@ class WitnessState:
         self.seen: dict[str, dict[str, Any]] = json.loads(path.read_text()) if path.exists() else {}
 
     def save(self) -> None:
-        partial = self.path.with_suffix(".partial")
-        with partial.open("w") as out:
+        with replaced(self.path, sync=True) as out:
             json.dump(self.seen, out)
-            out.flush()
-            os.fsync(out.fileno())
-        partial.replace(self.path)
 
 
 def _refuse(status: int, detail: str, **extra: object) -> JSONResponse:
