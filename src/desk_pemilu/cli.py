@@ -30,6 +30,8 @@ from desk_access.private_files import write_private
 from desk_audit.__main__ import main as audit_main
 from desk_audit.notes import COSIGNATURE_KEY, LOG_KEY, SigningKey
 from desk_audit.settings import AuditSettings
+from desk_pemilu.containers.cli import containers_main
+from desk_pemilu.credentials import credential_lines
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port, port_is_free
 from desk_pemilu.nats_users import PASSWORDS_FILE, NatsRoles, secured_nats, users_sync_process
 from desk_pemilu.processes import ServiceProcess, service_command, service_processes, stop_all
@@ -235,9 +237,7 @@ def banner(at: Addresses, nats: EmbeddedNats | None, keys: dict[str, str],
     ]
     if at.inbox_port:
         lines.append(f"  alert inbox     http://127.0.0.1:{at.inbox_port}  (prints every alert it receives)")
-    lines += [f"demo agency key ({code}): {token}" for code, token in keys.items()]
-    lines += [f"demo person token ({p['role']}, login {login}): {p['token']}" for login, p in people.items()]
-    lines += [f"demo login ({p['role']}): {login} / {p['password']}" for login, p in people.items()]
+    lines += credential_lines(keys, people)
     leader = next(p["token"] for p in people.values() if p["role"] == "leader")
     lines += ["Try:", f"  curl -s -X POST {at.intake}/v1/reports -H 'Content-Type: application/json' \\",
               f"    -H 'Authorization: Bearer {next(iter(keys.values()))}' \\",
@@ -288,10 +288,15 @@ def main(argv: list[str] | None = None) -> None:
     audit = commands.add_parser("audit", add_help=False, help="desk-audit (verify, export, prove, replay) as the "
                                                               "read-only auditor of `up`'s NATS")
     audit.add_argument("arguments", nargs=argparse.REMAINDER)
+    containers = commands.add_parser("containers", add_help=False,
+                                     help="the whole desk in containers (Docker or podman): build, up, down")
+    containers.add_argument("arguments", nargs=argparse.REMAINDER)
     args, rest = parser.parse_known_args(argv)
     if args.command == "up":
         sys.exit(up(args.state_dir.resolve()))
     state_dir = Path(os.environ.get("DESK_STATE_DIR", ".desk")).resolve()
+    if args.command == "containers":
+        sys.exit(containers_main(args.arguments + rest, state_dir))
     if args.command == "audit":
         sys.exit(audit_as_auditor(state_dir, args.arguments + rest))
     sys.exit(operate(state_dir, args.arguments + rest))

@@ -1,7 +1,8 @@
 """A local alert inbox for `desk up`: a webhook receiver that prints each alert it gets.
 
-It stands in for the liaisons' real channels on a developer's machine, so a newcomer sees
-an escalation arrive. `GET /` lists the alerts received since it started."""
+It stands in for the liaisons' real channels on a developer's machine (and in the container desk),
+so a newcomer sees an escalation arrive. `GET /` lists every alert received since it started.
+Standard library only: a container runs this file with any Python."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Inbox(ThreadingHTTPServer):
-    def __init__(self, port: int) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        super().__init__((host, port), _Handler)
         self.alerts: list[dict[str, object]] = []
         self.lock = threading.Lock()
 
@@ -37,7 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         with self.server.lock:
-            self._answer(200, {"alerts": self.server.alerts[-100:]})
+            self._answer(200, {"alerts": list(self.server.alerts)})
 
     def _answer(self, status: int, body: dict[str, object]) -> None:
         data = json.dumps(body, ensure_ascii=False).encode()
@@ -54,8 +55,10 @@ class _Handler(BaseHTTPRequestHandler):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8702)
-    server = Inbox(parser.parse_args().port)
-    print(f"alert inbox listening on http://127.0.0.1:{server.server_port}", flush=True)
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container")
+    args = parser.parse_args()
+    server = Inbox(args.port, args.host)
+    print(f"alert inbox listening on http://{args.host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

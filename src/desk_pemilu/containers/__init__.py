@@ -1,0 +1,1 @@
+"""The desk in containers: which engine runs them, the images, and the compose desk."""

@@ -1,0 +1,97 @@
+"""The whole desk in containers (deploy/compose.yaml) through the engine's compose tool.
+
+Everything the compose file asks of its environment comes from `env`: the secrets, the image base
+and the published ports (127.0.0.1 only). Replicas are the compose services `intake-1`, `intake-2`
+and so on, found again by compose's labels."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desk_access.private_files import write_private
+from desk_pemilu.containers.engine import DEPLOY, Engine
+
+COMPOSE_FILE = DEPLOY / "compose.yaml"
+PORTS = {"DESK_NATS_PORT": 14222, "DESK_NATS_PORT_2": 14223, "DESK_NATS_PORT_3": 14224,
+         "DESK_POSTGRES_PORT": 15432, "DESK_INTAKE_PORT": 8700, "DESK_INTAKE_PORT_2": 8710,
+         "DESK_PROJECTION_PORT": 8701, "DESK_INBOX_PORT": 8702, "DESK_ACCESS_PORT": 8703,
+         "DESK_TRIAGE_PORT": 8704, "DESK_TRIAGE_PORT_2": 8714, "DESK_NOTIFY_PORT": 8705,
+         "DESK_NOTIFY_PORT_2": 8715, "DESK_AUDIT_PORT": 8706}
+"""The host ports the compose file publishes, by the variable that moves each, and their defaults."""
+NATS_PORTS = ("DESK_NATS_PORT", "DESK_NATS_PORT_2", "DESK_NATS_PORT_3")
+
+
+def secrets_kept(path: Path) -> dict[str, str]:
+    """The desk's PostgreSQL password and acknowledgement-link secret, made once and kept (owner-only)."""
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    made = {name: kept.get(name) or secrets.token_urlsafe(32) for name in ("POSTGRES_PASSWORD", "DESK_LINK_SECRET")}
+    if made != kept:
+        write_private(path, json.dumps(made, indent=1))
+    return made
+
+
+@dataclass
+class ComposeDesk:
+    engine: Engine
+    env: dict[str, str] = field(default_factory=dict)
+    """The compose file's variables (over the process environment)."""
+    project: str = "desk-pemilu"
+
+    def compose(self, *args: str, timeout: float = 900, capture: bool = True) -> str:
+        argv = self.engine.compose_command("-f", str(COMPOSE_FILE), "-p", self.project, *args)
+        return self.engine.run(argv, env=self.env, timeout=timeout, capture=capture).stdout or ""
+
+    def up(self, capture: bool = True) -> None:
+        self.compose("up", "-d", capture=capture)
+
+    def down(self, volumes: bool = False) -> None:
+        self.compose("down", *(["--volumes"] if volumes else []))
+
+    def port(self, variable: str) -> int:
+        return int(self.env.get(variable) or os.environ.get(variable) or PORTS[variable])
+
+    def url(self, variable: str) -> str:
+        return f"http://127.0.0.1:{self.port(variable)}"
+
+    @property
+    def nats_url(self) -> str:
+        return ",".join(f"nats://127.0.0.1:{self.port(name)}" for name in NATS_PORTS)
+
+    def containers(self, service: str) -> list[str]:
+        """The ids of the service's containers (running or not)."""
+        found = self.engine.run(self.engine.command(
+            "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={self.project}",
+            "--filter", f"label=com.docker.compose.service={service}")).stdout
+        return found.split()
+
+    def kill(self, service: str) -> None:
+        """SIGKILL the service's container: no clean shutdown, as in a crash or a lost machine."""
+        for container in self.containers(service):
+            self.engine.run(self.engine.command("kill", "--signal", "KILL", container))
+
+    def logs(self, service: str, tail: int = 40) -> str:
+        shown = [self.engine.run(self.engine.command("logs", "--tail", str(tail), c)) for c in self.containers(service)]
+        return "\n".join(done.stdout + done.stderr for done in shown)
+
+    def wait_healthy(self, variables: list[str], timeout: float = 180) -> list[str]:
+        """Poll the /health of the services published at `variables`; the ones still not healthy."""
+        waiting = list(variables)
+        deadline = time.monotonic() + timeout
+        while waiting and time.monotonic() < deadline:
+            waiting = [v for v in waiting if not answers(self.url(v) + "/health")]
+            time.sleep(1 if waiting else 0)
+        return waiting
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
