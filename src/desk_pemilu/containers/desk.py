@@ -75,6 +75,11 @@ class ComposeDesk:
         for container in self.containers(service):
             self.engine.run(self.engine.command("kill", "--signal", "KILL", container))
 
+    def running(self, service: str) -> list[bool]:
+        """Whether each of the service's containers is running."""
+        return [self.engine.run(self.engine.command("inspect", "--format", "{{.State.Running}}", c)).stdout.strip()
+                == "true" for c in self.containers(service)]
+
     def logs(self, service: str, tail: int = 40) -> str:
         shown = [self.engine.run(self.engine.command("logs", "--tail", str(tail), c)) for c in self.containers(service)]
         return "\n".join(done.stdout + done.stderr for done in shown)

