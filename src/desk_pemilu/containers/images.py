@@ -20,6 +20,8 @@ PUBLIC_BASE = "python:3.11-slim"
 DEBIAN_BASE = "localhost/debian-base:bookworm"
 LOCAL_BASE = "localhost/desk-python:bookworm"
 PREFIX = "localhost/desk-pemilu"
+LABEL = "org.desk-pemilu.built-by=deploy"
+"""On every image and build stage made from deploy/: what pruning may remove once untagged."""
 IMAGES: dict[str, Path] = {"nats": DEPLOY / "nats" / "Dockerfile", "postgres": DEPLOY / "postgres" / "Dockerfile"} | {
     name: DEPLOY / "Dockerfile" for name in SERVICES}
 """Every image of the desk and the file it is built from (the services' is one, with SERVICE=name)."""
@@ -104,4 +106,6 @@ def build_images(engine: Engine, base: str, names: Iterable[str] = IMAGES,
         args = {"BASE": base} | ({"SERVICE": name} if name in SERVICES else {})
         build(engine, IMAGES[name], image(name), args)
         built[name] = image(name)
+    # what earlier builds left untagged (their build stages too), kept an hour as the layer cache
+    engine.run(engine.command("image", "prune", "--force", "--filter", f"label={LABEL}", "--filter", "until=1h"))
     return built
