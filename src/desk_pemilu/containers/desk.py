@@ -43,12 +43,12 @@ class ComposeDesk:
     """The compose file's variables (over the process environment)."""
     project: str = "desk-pemilu"
 
-    def compose(self, *args: str, timeout: float = 900, capture: bool = True) -> str:
+    def compose(self, *args: str) -> str:
         argv = self.engine.compose_command("-f", str(COMPOSE_FILE), "-p", self.project, *args)
-        return self.engine.run(argv, env=self.env, timeout=timeout, capture=capture).stdout or ""
+        return self.engine.run(argv, env=self.env, timeout=900).stdout
 
-    def up(self, capture: bool = True) -> None:
-        self.compose("up", "-d", capture=capture)
+    def up(self) -> None:
+        self.compose("up", "-d")
 
     def down(self, volumes: bool = False) -> None:
         self.compose("down", *(["--volumes"] if volumes else []))

@@ -40,14 +40,14 @@ class Engine:
             return [str(Path(sys.executable).with_name("podman-compose")), *args]
         return ["docker", "compose", *args]
 
-    def run(self, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 600,
-            capture: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(self, argv: list[str], *, env: dict[str, str] | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """Run an engine (or compose) command; raise with its output if it fails."""
         done = subprocess.run(argv, env=os.environ | self.env | (env or {}), text=True, timeout=timeout,
-                              capture_output=capture, stdin=subprocess.DEVNULL)
+                              capture_output=True, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
-            output = (done.stdout or "") + (done.stderr or "") if capture else ""
-            raise EngineError(f"{' '.join(argv[:4])} … failed ({done.returncode}):\n{output[-4000:]}")
+            raise EngineError(f"{' '.join(argv[:4])} … failed ({done.returncode}):\n"
+                              f"{(done.stdout + done.stderr)[-4000:]}")
         return done
 
     def answers(self) -> bool:
