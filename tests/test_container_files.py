@@ -17,7 +17,10 @@ from desk_pemilu.processes import SERVICES
 
 COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
 SECRETS_AND_PATHS = {"POSTGRES_PASSWORD", "DESK_LINK_SECRET", "DESK_IMAGE_BASE", "DESK_CONTACTS_FILE",
-                     "DESK_NOTIFY_URL", "DESK_REGION_REGENCIES", "DESK_AUDIT_KEY_FILE", "DESK_AUDIT_WITNESSES"}
+                     "DESK_NOTIFY_URL", "DESK_REGION_REGENCIES", "DESK_AUDIT_KEY_FILE", "DESK_AUDIT_WITNESSES",
+                     "DESK_NATS_AUTHORIZATION"}
+NATS_PASSWORDS = {f"DESK_NATS_PASSWORD_{service.upper()}" for service in SERVICES}
+"""Each service's own NATS user (`DESK_NATS_PASSWORD_<ROLE>` in the README)."""
 
 
 def test_every_service_is_built_from_the_one_dockerfile_and_started_by_its_entry() -> None:
@@ -41,15 +44,20 @@ def test_the_compose_desk_has_a_nats_cluster_and_replicas_and_publishes_only_on_
     cluster = (DEPLOY / "nats" / "cluster-node.conf").read_text()
     assert "sync_interval: always" in cluster and all(f"nats-route://{n}:6222" in cluster for n in nodes)
     assert services["intake-1"]["environment"]["DESK_STREAM_REPLICAS"] == "3"
+    assert 'include "authorization.conf"' in cluster  # only the desk's users get in
+    users = {name: s["environment"].get("DESK_NATS_USER") for name, s in services.items() if "build" in s
+             and s["build"]["dockerfile"] == "deploy/Dockerfile"}
+    assert users == {name: s["build"]["args"]["SERVICE"] for name, s in services.items() if name in users}
     published = [port for s in services.values() for port in s.get("ports", [])]
     assert published and all(port.startswith("127.0.0.1:") for port in published)
 
 
 def test_every_variable_the_compose_file_reads_is_documented() -> None:
     read = set(re.findall(r"\$\{(\w+)", COMPOSE_FILE.read_text()))
-    assert read == set(PORTS) | SECRETS_AND_PATHS
+    assert read == set(PORTS) | SECRETS_AND_PATHS | NATS_PASSWORDS
     readme = (ROOT / "README.md").read_text()
     assert [v for v in sorted(SECRETS_AND_PATHS - {"DESK_AUDIT_WITNESSES"}) if v not in readme] == []
+    assert "DESK_NATS_PASSWORD_<ROLE>" in readme
 
 
 def test_without_an_engine_the_reason_is_given(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,22 +8,23 @@ skipped, saying so, on a machine with neither."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import secrets
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 
 import httpx
+import nats
 import pytest
 from sqlalchemy import create_engine, text
 
-from desk_pemilu.containers.desk import NATS_PORTS, PORTS, ComposeDesk
+from desk_access.nats_authorization import AUDITOR, OPERATOR
+from desk_pemilu.containers.desk import NATS_PORTS, PORTS, ComposeDesk, secrets_kept
 from desk_pemilu.containers.engine import find_engine, why_no_engine
 from desk_pemilu.containers.images import base_image, build_images
 from desk_pemilu.embedded_nats import free_port
-from desk_shared.runtime.settings import BusSettings
 from desk_testing.agencies import agency_key, bearer
 from desk_testing.fixtures import read_stream, wait_for
 
@@ -40,12 +41,11 @@ KILLED = ("n2", "intake-1", "triage-1", "notify-1", "projection")
 
 
 @pytest.fixture(scope="module")
-def desk() -> Iterator[ComposeDesk]:
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeDesk]:
     assert ENGINE is not None
     base = base_image(ENGINE)
     build_images(ENGINE, base)
-    env = {variable: str(free_port()) for variable in PORTS} | {
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(16), "DESK_LINK_SECRET": secrets.token_urlsafe(32),
+    env = {variable: str(free_port()) for variable in PORTS} | secrets_kept(tmp_path_factory.mktemp("desk")) | {
         "DESK_IMAGE_BASE": base}
     running = ComposeDesk(ENGINE, env, project=f"desk-test-{uuid.uuid4().hex[:6]}")
     try:
@@ -83,12 +83,42 @@ def report_text(n: int) -> tuple[str, str]:
     return CALM.format(ref=uuid.uuid4().hex[:8]), KECAMATAN[n % len(KECAMATAN)]
 
 
+def test_every_service_runs_as_a_user_and_passes_its_images_health_check(desk: ComposeDesk) -> None:
+    services = ["access", "projection", *(f"{s}-{n}" for s in ("intake", "triage", "notify") for n in (1, 2))]
+    assert {s: desk.user(s) for s in services} == {s: ["10001"] for s in services}
+    assert wait_for(lambda: [s for s in services if desk.healthy(s)] == services or None, 60, 2,
+                    what="every service's health check passing")
+    assert desk.user("n1") == ["10002"] and desk.healthy("n1") and desk.healthy("postgres")
+
+
+def test_only_the_desks_users_get_into_its_nats(desk: ComposeDesk) -> None:
+    operator = desk.bus(OPERATOR)
+
+    async def refused(user: str | None, password: str | None) -> str | None:
+        errors: list[str] = []
+
+        async def noted(error: Exception) -> None:
+            errors.append(repr(error))
+
+        try:
+            client = await nats.connect(operator.servers, user=user, password=password, allow_reconnect=False,
+                                        connect_timeout=5, error_cb=noted)
+        except Exception as error:
+            return repr(error) + " ".join(errors)
+        await client.close()
+        return None
+
+    assert "Authorization Violation" in (asyncio.run(refused(None, None)) or "")
+    assert "Authorization Violation" in (asyncio.run(refused(OPERATOR, "not-the-password")) or "")
+    assert asyncio.run(refused(OPERATOR, operator.nats_password)) is None
+
+
 def test_the_container_desk_loses_nothing_when_a_nats_node_and_a_replica_of_each_service_die(
         desk: ComposeDesk) -> None:
     assert ENGINE is not None
-    survivors = [f"nats://127.0.0.1:{desk.port(v)}" for v in NATS_PORTS if v != "DESK_NATS_PORT_2"]
-    bus = BusSettings(nats_url=",".join(survivors), stream_replicas=3)
-    key = agency_key(bus)
+    survivors = tuple(v for v in NATS_PORTS if v != "DESK_NATS_PORT_2")
+    key = agency_key(desk.bus(OPERATOR, survivors))
+    bus = desk.bus(AUDITOR, survivors)
 
     accepted = [submit(desk, key, n, *report_text(n)) for n in range(40)]
     for service in KILLED:

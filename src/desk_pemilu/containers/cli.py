@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from desk_access.demo import demo_keys_kept, demo_people_kept
+from desk_access.nats_authorization import OPERATOR
 from desk_pemilu.containers.desk import ComposeDesk, secrets_kept
 from desk_pemilu.containers.engine import EngineError, find_engine, why_no_engine
 from desk_pemilu.containers.images import base_image, build_images
 from desk_pemilu.credentials import credential_lines
-from desk_shared.runtime.settings import BusSettings
 
 HTTP_SERVICES = {"DESK_INTAKE_PORT": "intake API (replica 1)", "DESK_INTAKE_PORT_2": "intake API (replica 2)",
                  "DESK_PROJECTION_PORT": "projection API and board (/papan)", "DESK_ACCESS_PORT": "access API",
@@ -36,10 +36,10 @@ def containers_main(arguments: list[str], state_dir: Path) -> int:
     if engine is None:
         say(why_no_engine())
         return 1
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state = state_dir / "containers"
     try:
         if args.action == "down":
-            ComposeDesk(engine, secrets_kept(state_dir / "containers-secrets.json")).down(args.volumes)
+            ComposeDesk(engine, secrets_kept(state)).down(args.volumes)
             say("the container desk is down" + (" and its data deleted" if args.volumes else ""))
             return 0
         say(f"container engine: {engine.name}")
@@ -47,7 +47,7 @@ def containers_main(arguments: list[str], state_dir: Path) -> int:
         build_images(engine, base, say=say)
         if args.action == "build":
             return 0
-        desk = ComposeDesk(engine, secrets_kept(state_dir / "containers-secrets.json") | {"DESK_IMAGE_BASE": base})
+        desk = ComposeDesk(engine, secrets_kept(state) | {"DESK_IMAGE_BASE": base})
         say("starting the desk (compose project desk-pemilu)")
         desk.up()
     except EngineError as error:
@@ -57,14 +57,15 @@ def containers_main(arguments: list[str], state_dir: Path) -> int:
         say(f"not healthy after 3 minutes: {', '.join(HTTP_SERVICES[v] for v in waiting)}; "
             f"`{engine.name} logs <container>` tells why")
         return 1
-    bus = BusSettings(nats_url=desk.nats_url, stream_replicas=3)
-    keys = demo_keys_kept(bus, state_dir / "containers-demo-keys.json")
-    people = demo_people_kept(bus, state_dir / "containers-demo-people.json")
+    operator = desk.bus(OPERATOR)
+    keys = demo_keys_kept(operator, state / "demo-keys.json")
+    people = demo_people_kept(operator, state / "demo-people.json")
     lines = ["Desk Pemilu is running in containers."]
     lines += [f"  {what:<58} {desk.url(variable)}" for variable, what in HTTP_SERVICES.items()]
-    lines += [f"  {'NATS cluster (3 nodes, streams R3)':<58} {desk.nats_url}",
+    lines += [f"  {'NATS cluster (3 nodes, streams R3)':<58} {operator.nats_url}"
+              f" (users' passwords in {state / 'nats-passwords.json'})",
               f"  {'PostgreSQL (read models)':<58} 127.0.0.1:{desk.port('DESK_POSTGRES_PORT')}"
-              f" (password in {state_dir / 'containers-secrets.json'})"]
+              f" (password in {state / 'secrets.json'})"]
     lines += credential_lines(keys, people)
     lines += [f"Stop it with `./desk containers down`; `{' '.join(engine.compose_command())} -f deploy/compose.yaml "
               "-p desk-pemilu ps` lists its containers."]

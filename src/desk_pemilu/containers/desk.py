@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desk_access.nats_sync import role_passwords, verifiers, write_authorization
 from desk_access.private_files import write_private
 from desk_pemilu.containers.engine import DEPLOY, Engine
+from desk_shared.access.registry import Registry
+from desk_shared.runtime.settings import BusSettings
 
 COMPOSE_FILE = DEPLOY / "compose.yaml"
 PORTS = {"DESK_NATS_PORT": 14222, "DESK_NATS_PORT_2": 14223, "DESK_NATS_PORT_3": 14224,
@@ -27,13 +31,24 @@ PORTS = {"DESK_NATS_PORT": 14222, "DESK_NATS_PORT_2": 14223, "DESK_NATS_PORT_3":
 NATS_PORTS = ("DESK_NATS_PORT", "DESK_NATS_PORT_2", "DESK_NATS_PORT_3")
 
 
-def secrets_kept(path: Path) -> dict[str, str]:
-    """The desk's PostgreSQL password and acknowledgement-link secret, made once and kept (owner-only)."""
+def secrets_kept(state: Path) -> dict[str, str]:
+    """What the compose file needs besides ports, made once and kept in `state` (owner-only): the
+    PostgreSQL password, the acknowledgement-link secret, and the desk's NATS users: each role's
+    password and the authorization every node includes (roles only: agencies reach the container
+    desk over HTTP, since the registry's NATS users are kept current only beside an embedded server)."""
+    state.mkdir(parents=True, exist_ok=True)
+    state.chmod(0o700)
+    path = state / "secrets.json"
     kept = json.loads(path.read_text()) if path.exists() else {}
     made = {name: kept.get(name) or secrets.token_urlsafe(32) for name in ("POSTGRES_PASSWORD", "DESK_LINK_SECRET")}
     if made != kept:
         write_private(path, json.dumps(made, indent=1))
-    return made
+    passwords = role_passwords(state / "nats-passwords.json")
+    authorization = state / "nats-authorization.conf"
+    write_authorization(authorization, Registry(), BusSettings(), verifiers(passwords))
+    authorization.chmod(0o644)  # read by the nodes' own user; the directory is the owner's only
+    return made | {"DESK_NATS_AUTHORIZATION": str(authorization)} | {
+        f"DESK_NATS_PASSWORD_{role.upper()}": entry["password"] for role, entry in passwords.items()}
 
 
 @dataclass
@@ -59,9 +74,11 @@ class ComposeDesk:
     def url(self, variable: str) -> str:
         return f"http://127.0.0.1:{self.port(variable)}"
 
-    @property
-    def nats_url(self) -> str:
-        return ",".join(f"nats://127.0.0.1:{self.port(name)}" for name in NATS_PORTS)
+    def bus(self, role: str, ports: tuple[str, ...] = NATS_PORTS) -> BusSettings:
+        """Settings to reach the desk's NATS (at `ports`) from this machine as `role` (operator, auditor)."""
+        return BusSettings(nats_url=",".join(f"nats://127.0.0.1:{self.port(name)}" for name in ports),
+                           stream_replicas=3, nats_user=role,
+                           nats_password=self.env[f"DESK_NATS_PASSWORD_{role.upper()}"])
 
     def containers(self, service: str) -> list[str]:
         """The ids of the service's containers (running or not)."""
@@ -79,6 +96,25 @@ class ComposeDesk:
         """Whether each of the service's containers is running."""
         return [self.engine.run(self.engine.command("inspect", "--format", "{{.State.Running}}", c)).stdout.strip()
                 == "true" for c in self.containers(service)]
+
+    def healthy(self, service: str) -> bool:
+        """The image's own health check, run now in each of the service's containers (podman schedules
+        none without systemd; Docker's last scheduled result)."""
+        for container in self.containers(service):
+            if self.engine.podman:
+                checked = subprocess.run(self.engine.command("healthcheck", "run", container),
+                                         env=os.environ | self.engine.env, capture_output=True, text=True)
+                if checked.returncode != 0:
+                    return False
+            elif self.engine.run(self.engine.command(
+                    "inspect", "--format", "{{.State.Health.Status}}", container)).stdout.strip() != "healthy":
+                return False
+        return True
+
+    def user(self, service: str) -> list[str]:
+        """The uid each of the service's containers runs as."""
+        return [self.engine.run(self.engine.command("exec", c, "id", "-u")).stdout.strip()
+                for c in self.containers(service)]
 
     def logs(self, service: str, tail: int = 40) -> str:
         shown = [self.engine.run(self.engine.command("logs", "--tail", str(tail), c)) for c in self.containers(service)]

@@ -83,16 +83,22 @@ def import_debian_root(engine: Engine, mirror: str) -> None:
             raise EngineError(f"podman import failed:\n{imported.stderr[-2000:]}")
 
 
+def ca_bundle() -> Path | None:
+    """This machine's CA bundle (it may hold a TLS-intercepting proxy's certificate): the builds' pip and
+    uv trust it."""
+    named = [os.environ.get(n) for n in ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE")]
+    return next((Path(f) for f in [*named, "/etc/ssl/certs/ca-certificates.crt"] if f and Path(f).is_file()), None)
+
+
 def build(engine: Engine, dockerfile: Path, tag: str, args: dict[str, str]) -> None:
-    """One image from the repository as context. A CA bundle in SSL_CERT_FILE (a TLS-intercepting proxy)
-    goes to the build as the secret `ca`; podman builds on the host's network, in Docker's format
-    (which keeps HEALTHCHECK)."""
+    """One image from the repository as context. This machine's CA bundle goes to the build as the
+    secret `ca`; podman builds on the host's network, in Docker's format (which keeps HEALTHCHECK)."""
     argv = engine.command("build", "-f", str(dockerfile), "-t", tag)
     if engine.podman:
         argv += ["--network", "host", "--format", "docker"]
     for name, value in args.items():
         argv += ["--build-arg", f"{name}={value}"]
-    if (ca := os.environ.get("SSL_CERT_FILE")) and Path(ca).is_file():
+    if ca := ca_bundle():
         argv += ["--secret", f"id=ca,src={ca}"]
     engine.run([*argv, str(ROOT)], timeout=1200)
 

@@ -17,6 +17,7 @@ import os
 import subprocess
 import time
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import Table, create_engine, func, select
 from sqlalchemy.engine import Engine
 
-from desk_pemilu.containers.engine import docker_api, find_engine
+from desk_pemilu.containers.engine import EngineError, docker_api, find_engine
 from desk_pemilu.containers.images import base_image, build_images
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_shared.runtime.bus import connect
@@ -50,7 +51,12 @@ def container_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
         return
     from testcontainers.core.config import ConnectionMode, testcontainers_config
 
-    images = build_images(engine, base_image(engine), ["nats", "postgres"])
+    try:
+        images = build_images(engine, base_image(engine), ["nats", "postgres"])
+    except EngineError as error:  # tests/test_containers.py fails on it; the rest run on the fallbacks
+        warnings.warn(f"the NATS and PostgreSQL images did not build, so no testcontainers: {error}", stacklevel=1)
+        yield None
+        return
     with docker_api(engine, tmp_path_factory.mktemp("container-api")) as docker_host, \
             pytest.MonkeyPatch.context() as environment:
         environment.setenv("DOCKER_HOST", docker_host)

@@ -9,7 +9,7 @@
     desk-access person add|roles|disable|password|erase|list ...   the desk's people (see person --help)
     desk-access erase-reporter REPORT_ID --reason TEXT              who reported a report, erased
     desk-access serve                   the access service: people's login API
-    desk-access nats-config --passwords FILE --output FILE [--reload-pid-file FILE] [--follow]
+    desk-access nats-config --passwords FILE --output FILE [--reload-pid-file FILE] [--follow | --roles-only]
                                         nats-server's users from the registry (once, or kept current)
 
 Every change is an event in the log with the operator as its actor (`--operator`, else
@@ -85,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     nats.add_argument("--output", type=Path, required=True, help="the file nats-server includes")
     nats.add_argument("--reload-pid-file", type=Path, help="nats-server's pid file: reload it after each change")
     nats.add_argument("--follow", action="store_true", help="keep running: rewrite on every change of the registry")
+    nats.add_argument("--roles-only", action="store_true",
+                      help="only the desk's own users (operator, auditor, services), without reading the registry: "
+                           "for a NATS not started yet")
     return parser
 
 
@@ -167,8 +170,10 @@ async def _person(args: argparse.Namespace, bus: BusSettings) -> str:
 
 async def _nats_config(args: argparse.Namespace, bus: BusSettings) -> str:
     role_verifiers = verifiers(role_passwords(args.passwords))
-    async with session(bus, args.connect_seconds) as js:
-        registry = await current_registry(js, bus)
+    registry = Registry()
+    if not args.roles_only:
+        async with session(bus, args.connect_seconds) as js:
+            registry = await current_registry(js, bus)
     changed = write_authorization(args.output, registry, bus, role_verifiers)
     if changed and args.reload_pid_file:
         reload_server(args.reload_pid_file)
