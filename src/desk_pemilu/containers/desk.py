@@ -1,7 +1,7 @@
 """The whole desk in containers (deploy/compose.yaml) through the engine's compose tool.
 
-Everything the compose file asks of its environment comes from `env`: the secrets, the image base
-and the published ports (127.0.0.1 only). Replicas are the compose services `intake-1`, `intake-2`
+Everything the compose file asks of its environment comes from `env`: the secrets and NATS users,
+the image base and the published ports (127.0.0.1 only). Replicas are the compose services `intake-1`, `intake-2`
 and so on, found again by compose's labels."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -92,24 +91,22 @@ class ComposeDesk:
         for container in self.containers(service):
             self.engine.run(self.engine.command("kill", "--signal", "KILL", container))
 
+    def inspect(self, service: str, template: str) -> list[str]:
+        """`template` (Go template of `inspect`) for each of the service's containers."""
+        return [self.engine.run(self.engine.command("inspect", "--format", template, c)).stdout.strip()
+                for c in self.containers(service)]
+
     def running(self, service: str) -> list[bool]:
-        """Whether each of the service's containers is running."""
-        return [self.engine.run(self.engine.command("inspect", "--format", "{{.State.Running}}", c)).stdout.strip()
-                == "true" for c in self.containers(service)]
+        return [state == "true" for state in self.inspect(service, "{{.State.Running}}")]
 
     def healthy(self, service: str) -> bool:
-        """The image's own health check, run now in each of the service's containers (podman schedules
-        none without systemd; Docker's last scheduled result)."""
-        for container in self.containers(service):
-            if self.engine.podman:
-                checked = subprocess.run(self.engine.command("healthcheck", "run", container),
-                                         env=os.environ | self.engine.env, capture_output=True, text=True)
-                if checked.returncode != 0:
-                    return False
-            elif self.engine.run(self.engine.command(
-                    "inspect", "--format", "{{.State.Health.Status}}", container)).stdout.strip() != "healthy":
-                return False
-        return True
+        """The image's own health check passes in each of the service's containers: run now (podman
+        schedules none without systemd), or Docker's last scheduled result."""
+        if not self.engine.podman:
+            statuses = self.inspect(service, "{{.State.Health.Status}}")
+            return bool(statuses) and all(status == "healthy" for status in statuses)
+        containers = self.containers(service)
+        return bool(containers) and all(self.engine.succeeds("healthcheck", "run", c) for c in containers)
 
     def user(self, service: str) -> list[str]:
         """The uid each of the service's containers runs as."""

@@ -50,12 +50,16 @@ class Engine:
                               f"{(done.stdout + done.stderr)[-4000:]}")
         return done
 
-    def answers(self) -> bool:
+    def succeeds(self, *args: str, timeout: float = 600) -> bool:
+        """Whether the engine command exits 0 (its output dropped)."""
         try:
-            return subprocess.run(self.command("info"), env=os.environ | self.env, capture_output=True,
-                                  timeout=20).returncode == 0
+            return subprocess.run(self.command(*args), env=os.environ | self.env, capture_output=True,
+                                  timeout=timeout).returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             return False
+
+    def answers(self) -> bool:
+        return self.succeeds("info", timeout=20)
 
 
 class EngineError(RuntimeError):

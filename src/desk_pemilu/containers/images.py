@@ -31,11 +31,6 @@ def image(name: str) -> str:
     return f"{PREFIX}/{name}"
 
 
-def has_image(engine: Engine, name: str) -> bool:
-    return subprocess.run(engine.command("image", "inspect", name), env=os.environ | engine.env,
-                          capture_output=True).returncode == 0
-
-
 def base_image(engine: Engine, say: Callable[[str], None] = print) -> str:
     """DESK_IMAGE_BASE, else the public Python image (Docker), else the local Debian-made one (podman),
     made first if missing."""
@@ -43,10 +38,10 @@ def base_image(engine: Engine, say: Callable[[str], None] = print) -> str:
         return chosen
     if not engine.podman:
         return PUBLIC_BASE
-    if not has_image(engine, DEBIAN_BASE):
+    if not engine.succeeds("image", "inspect", DEBIAN_BASE):
         say(f"making {DEBIAN_BASE} from Debian's packages (debootstrap, once; about a minute)")
         import_debian_root(engine, debian_mirror())
-    if not has_image(engine, LOCAL_BASE):
+    if not engine.succeeds("image", "inspect", LOCAL_BASE):
         say(f"making {LOCAL_BASE}: python3 on it (once)")
         build(engine, DEPLOY / "images" / "python.Dockerfile", LOCAL_BASE, {"BASE": DEBIAN_BASE})
     return LOCAL_BASE
