@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import subprocess
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import nats
@@ -21,10 +25,12 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from desk_access.nats_authorization import AUDITOR, OPERATOR
+from desk_audit.notes import SigningKey
 from desk_pemilu.containers.desk import NATS_PORTS, PORTS, ComposeDesk, secrets_kept
 from desk_pemilu.containers.engine import find_engine, why_no_engine
 from desk_pemilu.containers.images import base_image, build_images
 from desk_pemilu.embedded_nats import free_port
+from desk_pemilu.processes import service_command
 from desk_testing.agencies import agency_key, bearer
 from desk_testing.fixtures import read_stream, wait_for
 
@@ -36,8 +42,9 @@ KECAMATAN = [f"11.13.{n:02d}" for n in range(1, 12)]
 CRITICAL = "Massa membawa parang mendatangi TPS {tps} dan membakar kotak suara, dua petugas KPPS luka-luka."
 CALM = "Kepala desa memasang foto bersama paslon di akun Facebook pribadinya, ref {ref}."
 INTAKES = ("DESK_INTAKE_PORT", "DESK_INTAKE_PORT_2")
-KILLED = ("n2", "intake-1", "triage-1", "notify-1", "projection")
-"""One NATS node and one replica of each service (projection's only one: it is started again)."""
+KILLED = ("n2", "intake-1", "triage-1", "notify-1", "projection", "audit")
+"""One NATS node and one replica of each service (projection's and the sealer's only one: started again)."""
+SINGLE = ("projection", "audit")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +57,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeDesk]:
     running = ComposeDesk(ENGINE, env, project=f"desk-test-{uuid.uuid4().hex[:6]}")
     try:
         running.up()
-        unhealthy = running.wait_healthy([*INTAKES, "DESK_PROJECTION_PORT", "DESK_ACCESS_PORT", "DESK_INBOX_PORT"])
+        unhealthy = running.wait_healthy([*INTAKES, "DESK_PROJECTION_PORT", "DESK_ACCESS_PORT", "DESK_INBOX_PORT",
+                                          "DESK_AUDIT_PORT"])
         assert not unhealthy, f"not healthy: {unhealthy}\n" + running.logs("projection")
         yield running
     finally:
@@ -84,7 +92,7 @@ def report_text(n: int) -> tuple[str, str]:
 
 
 def test_every_service_runs_as_a_user_and_passes_its_images_health_check(desk: ComposeDesk) -> None:
-    services = ["access", "projection", *(f"{s}-{n}" for s in ("intake", "triage", "notify") for n in (1, 2))]
+    services = ["access", "projection", "audit", *(f"{s}-{n}" for s in ("intake", "triage", "notify") for n in (1, 2))]
     assert {s: desk.user(s) for s in services} == {s: ["10001"] for s in services}
     assert wait_for(lambda: [s for s in services if desk.healthy(s)] == services or None, 60, 2,
                     what="every service's health check passing")
@@ -125,7 +133,7 @@ def test_the_container_desk_loses_nothing_when_a_nats_node_and_a_replica_of_each
         desk.kill(service)
     assert [desk.running(service) for service in KILLED] == [[False]] * len(KILLED)
     accepted += [submit(desk, key, n, *report_text(n)) for n in range(40, 80)]
-    for container in desk.containers("projection"):  # the only replica comes back, as an orchestrator would
+    for container in [c for service in SINGLE for c in desk.containers(service)]:  # back, as an orchestrator would
         ENGINE.run(ENGINE.command("start", container))
 
     def events() -> list[dict]:
@@ -185,3 +193,23 @@ def projection_health(desk: ComposeDesk) -> dict | None:
         return httpx.get(desk.url("DESK_PROJECTION_PORT") + "/health", timeout=5).json()
     except (httpx.TransportError, ValueError):
         return None
+
+
+def test_the_sealer_restarted_after_its_kill_sealed_a_log_that_verifies(desk: ComposeDesk) -> None:
+    """After the kills above: the whole log is sealed, and `desk-audit verify` (as the read-only auditor,
+    with the desk's public key) finds no change, gap or reordering."""
+    auditor = desk.bus(AUDITOR, tuple(v for v in NATS_PORTS if v != "DESK_NATS_PORT_2"))
+
+    def sealed() -> bool:
+        messages = len(read_stream(auditor))
+        health = httpx.get(desk.url("DESK_AUDIT_PORT") + "/health", timeout=5).json()
+        return health["seal_seq"] == messages and health["sealed_to"] == messages - 1
+
+    wait_for(sealed, 90, 2, what="the log sealed up to its last seal")
+    log_key = SigningKey.parse(Path(desk.env["DESK_AUDIT_KEY_FILE"]).read_text()).verifier.text()
+    env = {"DESK_NATS_URL": auditor.nats_url, "DESK_NATS_USER": AUDITOR, "DESK_NATS_PASSWORD": auditor.nats_password}
+    done = subprocess.run(service_command("desk_audit", "verify", "--log-key", log_key, "--no-progress"),
+                          env=os.environ | env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verified: no change, gap or reordering" in done.stdout
+    assert int(re.search(r"(\d+) seals", done.stdout).group(1)) >= 1

@@ -31,7 +31,7 @@ from desk_audit.__main__ import main as audit_main
 from desk_audit.notes import COSIGNATURE_KEY, LOG_KEY, SigningKey
 from desk_audit.settings import AuditSettings
 from desk_pemilu.containers.cli import containers_main
-from desk_pemilu.credentials import credential_lines
+from desk_pemilu.credentials import credential_lines, key_kept
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port, port_is_free
 from desk_pemilu.nats_users import PASSWORDS_FILE, NatsRoles, secured_nats, users_sync_process
 from desk_pemilu.processes import ServiceProcess, service_command, service_processes, stop_all
@@ -70,13 +70,6 @@ def link_secret_kept(path: Path) -> str:
     secret = secrets.token_urlsafe(32)
     write_private(path, secret)
     return secret
-
-
-def key_kept(path: Path, name: str, kind: int) -> SigningKey:
-    """A signing key made once per state directory."""
-    if not path.exists():
-        write_private(path, SigningKey.generate(name, kind).text() + "\n")
-    return SigningKey.parse(path.read_text())
 
 
 def audit_settings(state_dir: Path, env: dict[str, str], extra: list[ServiceProcess]) -> str:

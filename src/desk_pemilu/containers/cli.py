@@ -7,6 +7,7 @@ from pathlib import Path
 
 from desk_access.demo import demo_keys_kept, demo_people_kept
 from desk_access.nats_authorization import OPERATOR
+from desk_audit.notes import SigningKey
 from desk_pemilu.containers.desk import ComposeDesk, secrets_kept
 from desk_pemilu.containers.engine import EngineError, find_engine, why_no_engine
 from desk_pemilu.containers.images import base_image, build_images
@@ -15,7 +16,8 @@ from desk_pemilu.credentials import credential_lines
 HTTP_SERVICES = {"DESK_INTAKE_PORT": "intake API (replica 1)", "DESK_INTAKE_PORT_2": "intake API (replica 2)",
                  "DESK_PROJECTION_PORT": "projection API and board (/papan)", "DESK_ACCESS_PORT": "access API",
                  "DESK_TRIAGE_PORT": "triage API", "DESK_NOTIFY_PORT": "notify API",
-                 "DESK_INBOX_PORT": "alert inbox (every alert, until real contacts are given)"}
+                 "DESK_INBOX_PORT": "alert inbox (every alert, until real contacts are given)",
+                 "DESK_AUDIT_PORT": "audit API (the sealer: /v1/key, /v1/checkpoint)"}
 
 
 def say(text: str) -> None:
@@ -66,6 +68,8 @@ def containers_main(arguments: list[str], state_dir: Path) -> int:
               f" (users' passwords in {state / 'nats-passwords.json'})",
               f"  {'PostgreSQL (read models)':<58} 127.0.0.1:{desk.port('DESK_POSTGRES_PORT')}"
               f" (password in {state / 'secrets.json'})"]
+    log_key = SigningKey.parse(Path(desk.env["DESK_AUDIT_KEY_FILE"]).read_text()).verifier.text()
+    lines.append(f"  {'log public key':<58} {log_key}")
     lines += credential_lines(keys, people)
     lines += [f"Stop it with `./desk containers down`; `{' '.join(engine.compose_command())} -f deploy/compose.yaml "
               "-p desk-pemilu ps` lists its containers."]

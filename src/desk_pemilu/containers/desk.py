@@ -16,7 +16,9 @@ from pathlib import Path
 
 from desk_access.nats_sync import role_passwords, verifiers, write_authorization
 from desk_access.private_files import write_private
+from desk_audit.notes import LOG_KEY
 from desk_pemilu.containers.engine import DEPLOY, Engine
+from desk_pemilu.credentials import key_kept
 from desk_shared.access.registry import Registry
 from desk_shared.runtime.settings import BusSettings
 
@@ -28,13 +30,15 @@ PORTS = {"DESK_NATS_PORT": 14222, "DESK_NATS_PORT_2": 14223, "DESK_NATS_PORT_3":
          "DESK_NOTIFY_PORT_2": 8715, "DESK_AUDIT_PORT": 8706}
 """The host ports the compose file publishes, by the variable that moves each, and their defaults."""
 NATS_PORTS = ("DESK_NATS_PORT", "DESK_NATS_PORT_2", "DESK_NATS_PORT_3")
+AUDIT_KEY_FILE = "audit-log.key"
 
 
 def secrets_kept(state: Path) -> dict[str, str]:
     """What the compose file needs besides ports, made once and kept in `state` (owner-only): the
-    PostgreSQL password, the acknowledgement-link secret, and the desk's NATS users: each role's
-    password and the authorization every node includes (roles only: agencies reach the container
-    desk over HTTP, since the registry's NATS users are kept current only beside an embedded server)."""
+    PostgreSQL password, the acknowledgement-link secret, the log's signing key, and the desk's NATS
+    users: each role's password and the authorization every node includes (roles only: agencies reach
+    the container desk over HTTP, since the registry's NATS users are kept current only beside an
+    embedded server)."""
     state.mkdir(parents=True, exist_ok=True)
     state.chmod(0o700)
     path = state / "secrets.json"
@@ -46,7 +50,10 @@ def secrets_kept(state: Path) -> dict[str, str]:
     authorization = state / "nats-authorization.conf"
     write_authorization(authorization, Registry(), BusSettings(), verifiers(passwords))
     authorization.chmod(0o644)  # read by the nodes' own user; the directory is the owner's only
-    return made | {"DESK_NATS_AUTHORIZATION": str(authorization)} | {
+    signing_key = state / AUDIT_KEY_FILE
+    key_kept(signing_key, "desk-pemilu/containers", LOG_KEY)
+    signing_key.chmod(0o644)  # read by the sealer's own user, likewise
+    return made | {"DESK_NATS_AUTHORIZATION": str(authorization), "DESK_AUDIT_KEY_FILE": str(signing_key)} | {
         f"DESK_NATS_PASSWORD_{role.upper()}": entry["password"] for role, entry in passwords.items()}
 
 
