@@ -124,7 +124,7 @@ async def test_the_same_key_in_header_or_field_is_the_same_report(client: httpx.
     (json.dumps(GOOD).encode(), {"Content-Type": "text/plain"}, 422, {"body"}),
     (json.dumps({"kecamatan": "99.99.99", "text": " ", "colour": "red"}).encode(), JSON, 422,
      {"kecamatan", "text", "colour"}),
-    (json.dumps(GOOD | {"occurred_at": "0001-01-01T00:00+14:00"}).encode(), JSON, 422, {"occurred_at"}),
+    (json.dumps(GOOD | {"occurred_at": "0001-01-01T00:00:00+14:00"}).encode(), JSON, 422, {"occurred_at"}),
     (json.dumps(GOOD | {"occurred_at": "1999-12-31T23:00:00+00:00"}).encode(), JSON, 422, {"occurred_at"}),
     (json.dumps(GOOD | {"occurred_at": "2999-01-01T00:00:00+00:00"}).encode(), JSON, 422, {"occurred_at"}),
     (json.dumps(GOOD | {"village": "11.14.01.2001"}).encode(), JSON, 422, {"village"}),

@@ -78,7 +78,7 @@ async def test_concurrent_requests_are_all_answered_correctly(nats_client: Clien
         calls = ([("good", k, ask(requester, GOOD | {"text": f"Laporan {k}"}, k)) for k in keys]
                  + [("again", k, ask(requester, GOOD | {"text": f"Laporan {k}"}, k)) for k in keys[:30]]
                  + [("bad", None, ask(requester, {"kecamatan": "99.99.99", "text": ""})) for _ in range(20)]
-                 + [("late", None, ask(requester, GOOD | {"occurred_at": "0001-01-01T00:00+14:00"}))
+                 + [("late", None, ask(requester, GOOD | {"occurred_at": "0001-01-01T00:00:00+14:00"}))
                     for _ in range(10)])
         random.Random(4).shuffle(calls)
         replies = await asyncio.gather(*(call for _, _, call in calls))

@@ -43,7 +43,13 @@ def test_every_field_error_is_reported_at_once() -> None:
     {"occurred_at": "2024-02-14T10:00:00"},  # no time zone
     {"occurred_at": "1999-12-31T23:59:59+00:00"},  # before 2000-01-01
     {"occurred_at": "2000-01-01T06:59:59+07:00"},  # 1999 in UTC
-    {"occurred_at": "0001-01-01T00:00+14:00"},  # not expressible in UTC
+    {"occurred_at": "0001-01-01T00:00:00+14:00"},  # not expressible in UTC
+    {"occurred_at": "1700000000"},  # seconds since 1970: not the schema's date-time
+    {"occurred_at": 1700000000},
+    {"occurred_at": "2025-01-01T00:00+07:00"},  # no seconds
+    {"occurred_at": "2025-01-01 00:00:00Z"},
+    {"occurred_at": "2025-01-01T00:00:00+0700"},
+    {"occurred_at": "２０２５-01-01T00:00:00Z"},  # not ASCII digits
     {"occurred_at": "9999-12-31T23:59:59-14:00"},  # not expressible in UTC either
     {"category_hint": "gossip"},
     {"agency": "KPU!"},
@@ -53,6 +59,11 @@ def test_invalid_fields_are_rejected(bad: dict[str, str]) -> None:
     with pytest.raises(ValidationError) as caught:
         SubmitReport.model_validate(GOOD | bad)
     assert fields_of(caught.value) == set(bad)
+
+
+@pytest.mark.parametrize("at", ["2025-01-01T00:00:00Z", "2025-01-01t00:00:00.123456z", "2025-01-01T07:00:00+07:00"])
+def test_rfc3339_date_times_are_taken(at: str) -> None:
+    assert SubmitReport.model_validate(GOOD | {"occurred_at": at}).occurred_at is not None
 
 
 def test_village_must_lie_in_the_kecamatan() -> None:
@@ -94,7 +105,7 @@ def test_plausible_occurrence_times_are_kept() -> None:
 
 @pytest.mark.parametrize(("at", "message"), [
     ("1999-12-31T23:59:59+00:00", "occurred_at is before 2000-01-01"),
-    ("0001-01-01T00:00+14:00", "occurred_at cannot be expressed in UTC"),
+    ("0001-01-01T00:00:00+14:00", "occurred_at cannot be expressed in UTC"),
     ((utc_now() + timedelta(days=1)).isoformat(), "occurred_at is in the future"),
 ])
 def test_impossible_occurrence_times_say_why(at: str, message: str) -> None:

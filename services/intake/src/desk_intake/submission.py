@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ EARLIEST_OCCURRENCE = datetime(2000, 1, 1, tzinfo=UTC)
 ANONYMOUS_AGENCY = "anonymous"
 
 IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,200}$")]
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+"""A date-time as the schema's `format: date-time` means it: pydantic alone would also take a number of
+seconds ("1700000000"), minutes without seconds, or "+0700"."""
 
 
 class SubmitReport(BaseModel):
@@ -75,6 +79,13 @@ class SubmitReport(BaseModel):
         if code is not None and regions().village_of(code) is None:
             raise ValueError(f"unknown village code {code!r}")
         return code
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _rfc3339(cls, at: object) -> object:
+        if at is None or isinstance(at, datetime) or (isinstance(at, str) and RFC3339.fullmatch(at)):
+            return at
+        raise ValueError("occurred_at must be an RFC 3339 date-time with a time zone, e.g. 2024-11-27T08:30:00+07:00")
 
     @field_validator("occurred_at")
     @classmethod
