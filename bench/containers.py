@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 from bench.common import embedded_nats, machine
-from desk_pemilu.containers.desk import answers
 from desk_pemilu.containers.engine import Engine, find_engine, why_no_engine
 from desk_pemilu.containers.images import base_image, build_images, image
 from desk_pemilu.embedded_nats import free_port
-from desk_pemilu.processes import SERVICES, ServiceProcess, service_command
+from desk_pemilu.processes import SERVICES, ServiceProcess, answers, service_command
 
 MEASURED = ("intake", "triage", "projection", "notify", "access")
 """The sealer is left out: it needs the desk's signing key."""

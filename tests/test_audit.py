@@ -25,7 +25,7 @@ from desk_audit.notes import Checkpoint, Note, SigningKey, VerifierKey, sign
 from desk_audit.sealer import Sealer
 from desk_audit.witnessing import Cosigner, Witness
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
-from desk_pemilu.processes import ServiceProcess, service_command, stop_all
+from desk_pemilu.processes import ServiceProcess, answers, service_command, stop_all
 from desk_shared.contracts.audit import AuditSealed
 from desk_shared.runtime.bus import connect
 from desk_shared.runtime.publisher import EventPublisher
@@ -88,7 +88,7 @@ def audited(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     witness.start()
     witness_url = f"http://127.0.0.1:{witness_port}"
     try:
-        wait_for(lambda: _answers(witness_url + "/health"), 30, what="the witness")
+        wait_for(lambda: answers(witness_url + "/health"), 30, what="the witness")
         with running_system(nats_url, home, DESK_AUDIT_SIGNING_KEY_FILE=str(log_file), DESK_AUDIT_ORIGIN=ORIGIN,
                             DESK_AUDIT_WITNESSES=json.dumps([{"url": witness_url, "key": witness_key}]),
                             DESK_AUDIT_SEAL_SECONDS="0.3", DESK_AUDIT_MAX_RANGE="20",
@@ -106,13 +106,6 @@ def audited(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             yield audited
     finally:
         stop_all([witness])
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _settled(audited: Audited) -> bool:

@@ -16,7 +16,7 @@ import nats
 import pytest
 
 from desk_pemilu.embedded_nats import ClusterRoute, EmbeddedNats, free_port
-from desk_pemilu.processes import ServiceProcess, service_command
+from desk_pemilu.processes import ServiceProcess, answers, service_command
 from desk_shared.runtime.settings import BusSettings
 from desk_testing.agencies import agency_key, bearer
 from desk_testing.fixtures import read_stream, wait_for
@@ -55,10 +55,10 @@ def test_killing_the_stream_leader_loses_and_doubles_nothing(tmp_path: Path) -> 
         "DESK_NATS_URL": bus.nats_url, "DESK_STREAM_REPLICAS": "3", "DESK_INTAKE_PORT": str(port),
     }, tmp_path / "intake.log").start()
     url = f"http://127.0.0.1:{port}/v1/reports"
-    answers: dict[str, list[int]] = {}
+    replies: dict[str, list[int]] = {}
     accepted: dict[str, str] = {}
     try:
-        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/health"), 60, what="intake on the cluster")
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/health"), 60, what="intake on the cluster")
         leader = wait_for(lambda: asyncio.run(stream_leader(bus)), 30, what="an R3 stream with a leader")
         auth = bearer(agency_key(bus))
         with httpx.Client(timeout=30, headers=auth) as client:
@@ -69,7 +69,7 @@ def test_killing_the_stream_leader_loses_and_doubles_nothing(tmp_path: Path) -> 
                 body = {"kecamatan": "17.04.01", "text": f"Laporan uji klaster nomor {i}", "idempotency_key": key}
                 for _ in range(5):  # a client retries a 503 with the same key, as the 503 asks
                     answer = client.post(url, json=body)
-                    answers.setdefault(key, []).append(answer.status_code)
+                    replies.setdefault(key, []).append(answer.status_code)
                     if answer.status_code == 202:
                         accepted[key] = answer.json()["report_id"]
                         break
@@ -81,7 +81,7 @@ def test_killing_the_stream_leader_loses_and_doubles_nothing(tmp_path: Path) -> 
             node.stop()
         print(intake.output()[-3000:])
 
-    statuses = Counter(code for codes in answers.values() for code in codes)
+    statuses = Counter(code for codes in replies.values() for code in codes)
     print("answers:", dict(statuses), "leader before:", leader, "after:", new_leader)
     assert len(accepted) == REPORTS, f"not all accepted: {dict(statuses)}"
     assert set(statuses) <= {202, 503}
@@ -106,10 +106,3 @@ def _read(bus: BusSettings) -> list[tuple[int, str, bytes]] | None:
     except Exception as exc:  # the restarted cluster may still be catching up
         print("reading the log:", repr(exc))
         return None
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -26,7 +26,7 @@ from desk_access.operations import append, current_registry, session
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_pemilu.inbox import Inbox
 from desk_pemilu.nats_users import NatsRoles, secured_nats, users_sync_process
-from desk_pemilu.processes import ServiceProcess, service_processes, stop_all
+from desk_pemilu.processes import ServiceProcess, answers, service_processes, stop_all
 from desk_shared.access import keys
 from desk_shared.access.registry import revoke
 from desk_shared.contracts import subjects
@@ -94,7 +94,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
         wait_for(lambda: keys.nats_user(key.split("_")[1]) in server.authorization.read_text(), 30,
                  what="the agency's NATS user in the generated authorization")
         for url in (running.intake, running.projection):
-            wait_for(lambda url=url: _answers(url + "/health"), 60, what=f"{url} to serve")
+            wait_for(lambda url=url: answers(url + "/health"), 60, what=f"{url} to serve")
         yield running
     finally:
         stop_all(processes)
@@ -106,13 +106,6 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
 async def _provision(operator: BusSettings, code: str, areas: Areas) -> str:
     async with session(operator) as js:
         return await provision(js, operator, code, code.upper(), AgencyKind.KPU, areas)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 class Probe:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -32,6 +33,15 @@ SERVICES: dict[str, tuple[str, ...]] = {
 """Each service of the system and the module (and arguments) that runs it."""
 NEEDS = {"audit": "DESK_AUDIT_SIGNING_KEY_FILE"}
 """A service that runs only where its setting is given (the sealer needs the desk's signing key)."""
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    """Whether `url` (a service's /health) answers 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
 
 
 def service_command(module: str, *args: str) -> list[str]:

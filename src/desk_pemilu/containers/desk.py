@@ -10,7 +10,6 @@ import json
 import os
 import secrets
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from desk_access.private_files import write_private
 from desk_audit.notes import LOG_KEY
 from desk_pemilu.containers.engine import DEPLOY, Engine
 from desk_pemilu.credentials import key_kept
+from desk_pemilu.processes import answers
 from desk_shared.access.registry import Registry
 from desk_shared.runtime.settings import BusSettings
 
@@ -129,14 +129,6 @@ class ComposeDesk:
         waiting = list(variables)
         deadline = time.monotonic() + timeout
         while waiting and time.monotonic() < deadline:
-            waiting = [v for v in waiting if not answers(self.url(v) + "/health")]
+            waiting = [v for v in waiting if not answers(self.url(v) + "/health", timeout=3)]
             time.sleep(1 if waiting else 0)
         return waiting
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            return response.status == 200
-    except (OSError, ValueError):
-        return False

@@ -48,6 +48,7 @@ import httpx
 
 from desk_pemilu.embedded_nats import EmbeddedNats, free_port
 from desk_pemilu.inbox import Inbox
+from desk_pemilu.processes import answers
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 SAMPLES = REPOSITORY / "shared" / "tests" / "stored_samples"
@@ -131,13 +132,6 @@ def wait_for(condition: Callable[[], T | None], timeout: float, what: str) -> T:
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.25)
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def read_log(nats_url: str) -> list[Found]:

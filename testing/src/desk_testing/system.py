@@ -16,7 +16,7 @@ import pytest
 
 from desk_pemilu.embedded_nats import free_port
 from desk_pemilu.inbox import Inbox
-from desk_pemilu.processes import ServiceProcess, service_processes, stop_all
+from desk_pemilu.processes import ServiceProcess, answers, service_processes, stop_all
 from desk_shared.runtime.settings import BusSettings
 from desk_testing.agencies import agency_key, bearer
 from desk_testing.fixtures import bus_env, fresh_bus, read_stream, wait_for
@@ -91,7 +91,7 @@ def running_system(nats_url: str, home: Path, **settings: str) -> Iterator[Runni
                             url["TRIAGE"], url["NOTIFY"])
     try:
         for address in url.values():
-            wait_for(lambda address=address: _answers(address + "/health"), 60, what=f"{address} to serve")
+            wait_for(lambda address=address: answers(address + "/health"), 60, what=f"{address} to serve")
         yield running
     finally:
         stop_all(processes)
@@ -100,10 +100,3 @@ def running_system(nats_url: str, home: Path, **settings: str) -> Iterator[Runni
     # uvicorn re-raises the SIGTERM it handled, so -15 is a clean stop too; -9 means it had to be killed
     codes = {p.name: p.process.returncode for p in processes if p.process}
     assert all(code in (0, -signal.SIGTERM) for code in codes.values()), codes
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
